@@ -1,0 +1,244 @@
+//! The one way the panel runs another program.
+//!
+//! argv arrays only, never a shell; programs by absolute path; a clean environment;
+//! a time limit; secrets through stdin, never argv. Every command line is logged,
+//! which is safe precisely because no secret is ever part of one.
+
+use std::ffi::OsString;
+use std::io::{Read, Write};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+/// Where programs are looked up. The caller's `PATH` is never consulted.
+const PROGRAM_DIRS: &[&str] = &["/usr/sbin", "/usr/bin", "/sbin", "/bin"];
+
+/// Output kept per stream; the rest is dropped so a chatty tool cannot eat memory.
+const OUTPUT_LIMIT: usize = 256 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExecError {
+    #[error("program {0} is not installed")]
+    NotFound(String),
+    #[error("cannot start {program}: {source}")]
+    Spawn { program: String, source: std::io::Error },
+    #[error("{program} did not finish within {secs} s")]
+    Timeout { program: String, secs: u64 },
+    #[error("{program} failed ({status}): {detail}")]
+    Failed { program: String, status: String, detail: String },
+}
+
+/// A finished command.
+#[derive(Debug)]
+pub struct Output {
+    pub status: ExitStatus,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// A command to run: built with argv pieces, run with [`Cmd::run`].
+#[derive(Debug)]
+pub struct Cmd {
+    program: PathBuf,
+    args: Vec<OsString>,
+    stdin: Option<Vec<u8>>,
+    uid_gid: Option<(u32, u32)>,
+    timeout: Duration,
+}
+
+impl Cmd {
+    /// `program` is a bare name looked up in the system directories, or an
+    /// absolute path.
+    pub fn new(program: &str) -> Result<Cmd, ExecError> {
+        Ok(Cmd {
+            program: resolve(program)?,
+            args: Vec::new(),
+            stdin: None,
+            uid_gid: None,
+            timeout: Duration::from_secs(60),
+        })
+    }
+
+    pub fn arg(mut self, arg: impl Into<OsString>) -> Cmd {
+        self.args.push(arg.into());
+        self
+    }
+
+    pub fn args<I, S>(mut self, args: I) -> Cmd
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<OsString>,
+    {
+        self.args.extend(args.into_iter().map(Into::into));
+        self
+    }
+
+    /// Bytes fed to the program's stdin: the channel for passwords and keys.
+    pub fn stdin_secret(mut self, bytes: Vec<u8>) -> Cmd {
+        self.stdin = Some(bytes);
+        self
+    }
+
+    /// Runs the program as this uid and gid (no supplementary groups).
+    pub fn as_user(mut self, uid: u32, gid: u32) -> Cmd {
+        self.uid_gid = Some((uid, gid));
+        self
+    }
+
+    pub fn timeout(mut self, timeout: Duration) -> Cmd {
+        self.timeout = timeout;
+        self
+    }
+
+    pub fn program_name(&self) -> String {
+        self.program.file_name().unwrap_or_default().to_string_lossy().into_owned()
+    }
+
+    /// Runs to completion; a non-zero exit is an [`ExecError::Failed`].
+    pub fn run(self) -> Result<Output, ExecError> {
+        let name = self.program_name();
+        let output = self.run_unchecked()?;
+        if output.status.success() {
+            return Ok(output);
+        }
+        let detail =
+            tail(if output.stderr.trim().is_empty() { &output.stdout } else { &output.stderr });
+        Err(ExecError::Failed { program: name, status: output.status.to_string(), detail })
+    }
+
+    /// Runs to completion and hands back the status, whatever it is.
+    pub fn run_unchecked(self) -> Result<Output, ExecError> {
+        let name = self.program_name();
+        tracing::debug!(program = %self.program.display(), args = ?self.args, "exec");
+
+        let mut command = Command::new(&self.program);
+        command
+            .args(&self.args)
+            .env_clear()
+            .env("PATH", PROGRAM_DIRS.join(":"))
+            .env("LANG", "C.UTF-8")
+            .stdin(if self.stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0);
+        if let Some((uid, gid)) = self.uid_gid {
+            command.uid(uid).gid(gid);
+        }
+
+        let mut child =
+            command.spawn().map_err(|source| ExecError::Spawn { program: name.clone(), source })?;
+
+        // Feed stdin and drain both pipes on threads, so no pipe can fill and stall us.
+        let feeder = child.stdin.take().zip(self.stdin).map(|(mut pipe, bytes)| {
+            std::thread::spawn(move || {
+                let _ = pipe.write_all(&bytes);
+            })
+        });
+        let stdout = child.stdout.take().map(drain);
+        let stderr = child.stderr.take().map(drain);
+
+        let deadline = Instant::now() + self.timeout;
+        let status = loop {
+            match child.try_wait() {
+                Ok(Some(status)) => break status,
+                Ok(None) if Instant::now() >= deadline => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    let secs = self.timeout.as_secs();
+                    return Err(ExecError::Timeout { program: name, secs });
+                }
+                Ok(None) => std::thread::sleep(Duration::from_millis(2)),
+                Err(source) => return Err(ExecError::Spawn { program: name, source }),
+            }
+        };
+
+        if let Some(feeder) = feeder {
+            let _ = feeder.join();
+        }
+        let collect = |h: Option<std::thread::JoinHandle<String>>| {
+            h.and_then(|h| h.join().ok()).unwrap_or_default()
+        };
+        Ok(Output { status, stdout: collect(stdout), stderr: collect(stderr) })
+    }
+}
+
+fn drain<R: Read + Send + 'static>(mut pipe: R) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut kept = Vec::new();
+        let mut buf = [0u8; 8192];
+        while let Ok(n) = pipe.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            let room = OUTPUT_LIMIT.saturating_sub(kept.len());
+            kept.extend_from_slice(&buf[..n.min(room)]);
+        }
+        String::from_utf8_lossy(&kept).into_owned()
+    })
+}
+
+/// The last few lines of a tool's complaint, for an error message.
+fn tail(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let start = lines.len().saturating_sub(6);
+    lines[start..].join("\n")
+}
+
+/// Finds `program` in the fixed system directories.
+pub fn resolve(program: &str) -> Result<PathBuf, ExecError> {
+    let as_path = Path::new(program);
+    if as_path.is_absolute() {
+        return if as_path.exists() {
+            Ok(as_path.to_path_buf())
+        } else {
+            Err(ExecError::NotFound(program.to_string()))
+        };
+    }
+    if program.contains('/') {
+        return Err(ExecError::NotFound(program.to_string()));
+    }
+    PROGRAM_DIRS
+        .iter()
+        .map(|dir| Path::new(dir).join(program))
+        .find(|path| path.exists())
+        .ok_or_else(|| ExecError::NotFound(program.to_string()))
+}
+
+/// Whether a program is installed (used to pick, e.g., the PHP-FPM binary).
+pub fn installed(program: &str) -> bool {
+    resolve(program).is_ok()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_argv_without_a_shell() {
+        let out = Cmd::new("echo").unwrap().arg("a; rm -rf /").arg("$HOME").run().unwrap();
+        assert_eq!(out.stdout, "a; rm -rf / $HOME\n");
+    }
+
+    #[test]
+    fn secrets_go_through_stdin() {
+        let out = Cmd::new("cat").unwrap().stdin_secret(b"s3cret".to_vec()).run().unwrap();
+        assert_eq!(out.stdout, "s3cret");
+    }
+
+    #[test]
+    fn failures_and_timeouts_are_errors() {
+        let err = Cmd::new("false").unwrap().run().unwrap_err();
+        assert!(matches!(err, ExecError::Failed { .. }));
+
+        let slow = Cmd::new("sleep").unwrap().arg("5").timeout(Duration::from_millis(100));
+        assert!(matches!(slow.run().unwrap_err(), ExecError::Timeout { .. }));
+    }
+
+    #[test]
+    fn the_callers_path_is_not_used() {
+        assert!(matches!(Cmd::new("./evil"), Err(ExecError::NotFound(_))));
+        assert!(matches!(Cmd::new("no-such-tool-here"), Err(ExecError::NotFound(_))));
+    }
+}

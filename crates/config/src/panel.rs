@@ -1,0 +1,105 @@
+//! `hspanel.yaml`: how this server runs the panel. A contract: unknown keys are
+//! refused, every field has a documented default, and `version` comes first.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use hs_types::DomainName;
+use serde::{Deserialize, Serialize};
+
+use crate::layout::LayoutKind;
+use crate::{StateError, fsutil, yaml};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PanelConfig {
+    /// Format version of this file; only 1 exists.
+    pub version: u32,
+    /// `system` (the spec's paths) or `sandbox` (one folder, private services).
+    pub layout: LayoutKind,
+    /// The server's own name: `ns1`/`ns2` and the mail name derive from it.
+    pub hostname: DomainName,
+    /// The address customers' sites resolve to.
+    pub server_ip: std::net::IpAddr,
+    pub api: ApiConfig,
+    pub web: WebConfig,
+    pub php: PhpConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiConfig {
+    /// Admin and reseller API and portal. Default `0.0.0.0:2086`.
+    pub admin_listen: SocketAddr,
+    /// Account holders' API and portal. Default `0.0.0.0:2082`.
+    pub user_listen: SocketAddr,
+    /// Worker threads of hs-srvd, 4 to 16 as the spec suggests. Default 4.
+    pub workers: usize,
+    /// Lifetime of a login token, in seconds. Default 3600.
+    pub token_ttl_secs: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebConfig {
+    /// Where the web server listens for HTTP. Default `80`.
+    pub http_listen: String,
+    /// Where it listens for HTTPS. Default `443`.
+    pub https_listen: String,
+    /// The user nginx's workers run as. Default `www-data`.
+    pub web_user: String,
+    /// nginx worker processes (sandbox only). Default 1.
+    pub workers: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PhpConfig {
+    /// The PHP-FPM version whose pools the panel manages. Default `8.2`.
+    pub version: String,
+    /// Upper bound of PHP workers per account. Default 5.
+    pub max_children: u32,
+}
+
+impl PanelConfig {
+    /// The defaults of a real server.
+    pub fn system_default(hostname: DomainName) -> PanelConfig {
+        PanelConfig {
+            version: 1,
+            layout: LayoutKind::System,
+            hostname,
+            server_ip: std::net::IpAddr::from([127, 0, 0, 1]),
+            api: ApiConfig {
+                admin_listen: SocketAddr::from(([0, 0, 0, 0], 2086)),
+                user_listen: SocketAddr::from(([0, 0, 0, 0], 2082)),
+                workers: 4,
+                token_ttl_secs: 3600,
+            },
+            web: WebConfig {
+                http_listen: "80".into(),
+                https_listen: "443".into(),
+                web_user: "www-data".into(),
+                workers: 1,
+            },
+            php: PhpConfig { version: "8.2".into(), max_children: 5 },
+        }
+    }
+
+    pub fn read(path: &Path) -> Result<PanelConfig, StateError> {
+        let config: PanelConfig = yaml::read(path)?
+            .ok_or_else(|| StateError::corrupt(path, "file does not exist".into()))?;
+        if config.version != 1 {
+            let reason = format!("unsupported version {}", config.version);
+            return Err(StateError::corrupt(path, reason));
+        }
+        if !(1..=64).contains(&config.api.workers) {
+            return Err(StateError::corrupt(path, "api.workers must be 1 to 64".into()));
+        }
+        Ok(config)
+    }
+
+    pub fn write(&self, path: &Path) -> Result<(), StateError> {
+        let text = yaml::to_string(self)?;
+        fsutil::write_atomic(path, text.as_bytes(), 0o600).map_err(|e| StateError::io(path, e))
+    }
+}

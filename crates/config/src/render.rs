@@ -1,0 +1,188 @@
+//! Renderers: a typed, validated view in, config text out. No file access, no
+//! panics; the only failure is a template that does not render.
+//!
+//! Views hold values that were validated before they got here (usernames, domain
+//! names, URLs, paths the panel built itself), so a template never has to escape.
+
+use std::path::PathBuf;
+
+use hs_types::{DomainName, RedirectStatus, RedirectUrl, Username};
+use minijinja::{Environment, UndefinedBehavior};
+use serde::Serialize;
+
+use crate::templates::Templates;
+
+#[derive(Debug, thiserror::Error)]
+#[error("template {template} failed to render: {reason}")]
+pub struct RenderError {
+    pub template: String,
+    pub reason: String,
+}
+
+fn render<S: Serialize>(templates: &Templates, name: &str, ctx: S) -> Result<String, RenderError> {
+    let fail = |reason: String| RenderError { template: name.to_string(), reason };
+    let source = templates.source(name).ok_or_else(|| fail("no such template".into()))?;
+
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    let syntax = minijinja::syntax::SyntaxConfig::builder()
+        .keep_trailing_newline(true)
+        .build()
+        .map_err(|e| fail(e.to_string()))?;
+    env.set_syntax(syntax);
+    env.add_template(name, source).map_err(|e| fail(e.to_string()))?;
+    let template = env.get_template(name).map_err(|e| fail(e.to_string()))?;
+    template.render(minijinja::value::Serde(ctx)).map_err(|e| fail(e.to_string()))
+}
+
+/// The server-wide web layout: the catch-all server and the host maps.
+#[derive(Debug, Clone, Serialize)]
+pub struct WebLayout {
+    pub http_listen: String,
+    pub site_maps: PathBuf,
+    pub log_dir: PathBuf,
+    pub suspended_dir: PathBuf,
+    pub php_sockets: PathBuf,
+}
+
+pub fn nginx_layout(templates: &Templates, view: &WebLayout) -> Result<String, RenderError> {
+    render(templates, "nginx/hspanel.conf.j2", view)
+}
+
+/// What the web server does for one hosted name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SiteAction {
+    /// Serve files from `docroot`, PHP through the account's pool.
+    Serve {
+        docroot: PathBuf,
+    },
+    /// The account is suspended: the suspended page, status 503.
+    Suspended,
+    Redirect {
+        url: RedirectUrl,
+        status: RedirectStatus,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct SiteMap {
+    pub domain: DomainName,
+    /// The names this entry answers for (the domain, and `www.` in front of it).
+    pub hosts: Vec<DomainName>,
+    pub user: Username,
+    pub action: SiteAction,
+}
+
+pub fn nginx_site_map(templates: &Templates, site: &SiteMap) -> Result<String, RenderError> {
+    let (kind, target) = match &site.action {
+        SiteAction::Serve { docroot } => ("site", docroot.display().to_string()),
+        SiteAction::Suspended => ("suspended", String::new()),
+        SiteAction::Redirect { url, status } => match status {
+            RedirectStatus::Permanent => ("r301", url.as_str().to_string()),
+            RedirectStatus::Temporary => ("r302", url.as_str().to_string()),
+        },
+    };
+    #[derive(Serialize)]
+    struct Ctx<'a> {
+        domain: &'a str,
+        hosts: Vec<&'a str>,
+        kind: &'a str,
+        user: &'a str,
+        target: String,
+    }
+    let ctx = Ctx {
+        domain: site.domain.as_str(),
+        hosts: site.hosts.iter().map(DomainName::as_str).collect(),
+        kind,
+        user: site.user.as_str(),
+        target,
+    };
+    render(templates, "nginx/site.map.j2", ctx)
+}
+
+/// The main config of a sandbox's private nginx.
+#[derive(Debug, Clone, Serialize)]
+pub struct NginxMain {
+    pub workers: u32,
+    pub run_dir: PathBuf,
+    pub log_dir: PathBuf,
+    pub tmp_dir: PathBuf,
+    pub conf_d: PathBuf,
+    pub web_user: String,
+}
+
+pub fn nginx_main(templates: &Templates, view: &NginxMain) -> Result<String, RenderError> {
+    render(templates, "nginx/nginx.conf.j2", view)
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PhpPool {
+    pub user: Username,
+    pub home: PathBuf,
+    pub socket: PathBuf,
+    pub web_user: String,
+    pub max_children: u32,
+}
+
+pub fn php_pool(templates: &Templates, view: &PhpPool) -> Result<String, RenderError> {
+    render(templates, "php-fpm/pool.conf.j2", view)
+}
+
+/// The main config of a sandbox's private PHP-FPM.
+#[derive(Debug, Clone, Serialize)]
+pub struct PhpFpmMain {
+    pub run_dir: PathBuf,
+    pub log_dir: PathBuf,
+    pub pool_dir: PathBuf,
+    pub web_user: String,
+}
+
+pub fn php_fpm_main(templates: &Templates, view: &PhpFpmMain) -> Result<String, RenderError> {
+    render(templates, "php-fpm/php-fpm.conf.j2", view)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn site(action: SiteAction) -> String {
+        let domain: DomainName = "alice.test".parse().unwrap();
+        let www: DomainName = "www.alice.test".parse().unwrap();
+        let view = SiteMap {
+            domain: domain.clone(),
+            hosts: vec![domain, www],
+            user: "alice".parse().unwrap(),
+            action,
+        };
+        nginx_site_map(&Templates::builtin(), &view).unwrap()
+    }
+
+    #[test]
+    fn site_map_lines() {
+        let served = site(SiteAction::Serve { docroot: "/home/alice/public_html".into() });
+        assert!(served.contains("alice.test \"site|alice|/home/alice/public_html\";\n"));
+        assert!(served.contains("www.alice.test \"site|alice|/home/alice/public_html\";\n"));
+
+        assert!(site(SiteAction::Suspended).contains("alice.test \"suspended|alice|\";"));
+
+        let url: RedirectUrl = "https://example.org/x".parse().unwrap();
+        let moved = site(SiteAction::Redirect { url, status: RedirectStatus::Temporary });
+        assert!(moved.contains("alice.test \"r302|alice|https://example.org/x\";"));
+    }
+
+    #[test]
+    fn a_broken_template_is_an_error_not_a_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("nginx")).unwrap();
+        std::fs::write(dir.path().join("nginx/site.map.j2"), "{% for %}").unwrap();
+        let templates = Templates::load(dir.path()).unwrap();
+        let view = SiteMap {
+            domain: "a.test".parse().unwrap(),
+            hosts: vec![],
+            user: "alice".parse().unwrap(),
+            action: SiteAction::Suspended,
+        };
+        assert!(nginx_site_map(&templates, &view).is_err());
+    }
+}

@@ -1,0 +1,46 @@
+//! Validated types for every value a user types that can end up in a config
+//! file, a file name or a command line.
+//!
+//! # Parse at the edge, parse again from disk
+//!
+//! Each type can only be built by parsing (`FromStr`, `TryFrom<String>`),
+//! which checks and normalizes the value (lowercase, IDN to `xn--`, ...).
+//! Code that holds a `Username` or a `DomainName` can therefore write it
+//! into an nginx or PHP-FPM file, a path or an argument without escaping or
+//! checking again.
+//!
+//! The same rules run a second time when a value is read back: the serde
+//! implementations go through `TryFrom<String>`, so a hand-edited YAML file
+//! with `username: "../root"` fails to load instead of smuggling the value
+//! past the API checks. Normalized values parse to themselves, so a value
+//! written by the panel always reads back unchanged.
+//!
+//! All types share one error, [`InvalidValue`], whose message is short,
+//! user-facing English (`invalid domain name: label 2 is empty`) that never
+//! echoes control characters from the input; it can go straight into a 4xx
+//! response.
+//!
+//! [`Password`] is the exception on the way out: it can be parsed and
+//! deserialized but never displayed or serialized, and its `Debug` output is
+//! redacted.
+
+mod error;
+
+pub mod domain;
+pub mod email;
+pub mod host_label;
+pub mod password;
+pub mod plan;
+pub mod redirect;
+pub mod token;
+pub mod username;
+
+pub use domain::DomainName;
+pub use email::{EmailAddress, MailboxName};
+pub use error::InvalidValue;
+pub use host_label::HostLabel;
+pub use password::Password;
+pub use plan::PlanName;
+pub use redirect::{RedirectStatus, RedirectUrl};
+pub use token::TokenName;
+pub use username::Username;
