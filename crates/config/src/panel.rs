@@ -37,6 +37,13 @@ pub struct ApiConfig {
     pub workers: usize,
     /// Lifetime of a login token, in seconds. Default 3600.
     pub token_ttl_secs: u64,
+    /// Sustained requests per second one client address may make. Default 50.
+    #[serde(default = "default_requests_per_second")]
+    pub requests_per_second: u32,
+}
+
+fn default_requests_per_second() -> u32 {
+    50
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -74,6 +81,7 @@ impl PanelConfig {
                 user_listen: SocketAddr::from(([0, 0, 0, 0], 2082)),
                 workers: 4,
                 token_ttl_secs: 3600,
+                requests_per_second: default_requests_per_second(),
             },
             web: WebConfig {
                 http_listen: "80".into(),

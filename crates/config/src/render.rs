@@ -131,7 +131,8 @@ pub fn php_pool(templates: &Templates, view: &PhpPool) -> Result<String, RenderE
 /// The main config of a sandbox's private PHP-FPM.
 #[derive(Debug, Clone, Serialize)]
 pub struct PhpFpmMain {
-    pub run_dir: PathBuf,
+    pub pid_file: PathBuf,
+    pub panel_socket: PathBuf,
     pub log_dir: PathBuf,
     pub pool_dir: PathBuf,
     pub web_user: String,

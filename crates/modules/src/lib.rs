@@ -1,1 +1,20 @@
-//! placeholder
+//! Layer 3, the business modules: one Rust module per `HS::*` module of the spec.
+//!
+//! Invariants:
+//! - every entry point takes validated types and an [`context::Actor`], and checks
+//!   that the actor may touch the resource before reading anything else of it;
+//!   another tenant's resource looks exactly like a missing one;
+//! - state is written before the services are changed, under the intent journal,
+//!   so a failure or a crash is undone (or finished) as a whole;
+//! - no HTTP here: the API gateway maps [`error::ModuleError`] to responses.
+
+pub mod account;
+pub mod context;
+pub mod domain;
+pub mod error;
+pub mod plan;
+pub mod system;
+pub mod web;
+
+pub use context::{Actor, Panel};
+pub use error::{ModuleError, Result};

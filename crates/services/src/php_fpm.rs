@@ -74,9 +74,7 @@ impl ServiceDriver for PhpFpm {
         proc::signal(pid, nix::sys::signal::Signal::SIGUSR2)?;
 
         let sockets = self.expected_sockets();
-        let ready = || {
-            self.running_pid().is_some() && sockets.iter().all(|s| s.exists())
-        };
+        let ready = || self.running_pid().is_some() && sockets.iter().all(|s| s.exists());
         // Give the master a moment to begin re-executing before trusting old sockets.
         std::thread::sleep(Duration::from_millis(20));
         if proc::wait_until(Duration::from_secs(10), ready) {

@@ -1,0 +1,204 @@
+//! The sandbox: the whole panel under one folder, with private nginx and PHP-FPM
+//! on free loopback ports. What a newcomer runs first and what the tests use.
+
+use std::ffi::OsStr;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::time::Duration;
+
+use hs_config::panel::{ApiConfig, PhpConfig, WebConfig};
+use hs_config::render::{self, NginxMain, PhpFpmMain};
+use hs_config::{Layout, LayoutKind, PanelConfig, Templates, fsutil};
+use nix::sys::signal::Signal;
+
+use crate::daemon::{self, Daemon};
+use crate::nginx::Nginx;
+use crate::php_fpm::PhpFpm;
+
+/// Unix socket paths are limited to 108 bytes; the deepest one is a pool socket.
+const MAX_ROOT_LEN: usize = 64;
+
+/// Folders every sandbox has, relative to its root.
+const DIRS: &[&str] = &[
+    "etc/hspanel",
+    "etc/nginx/conf.d",
+    "etc/nginx/hspanel/sites",
+    "run/php",
+    "run/hspanel/php",
+    "var/log/nginx",
+    "var/log/php",
+    "var/log/hspanel",
+    "var/hspanel/userdata",
+    "var/hspanel/packages",
+    "var/hspanel/domains",
+    "var/hspanel/journal",
+    "var/hspanel/locks",
+    "var/hspanel/auth",
+    "var/hspanel/queue",
+    "usr/local/hspanel/templates",
+    "usr/local/hspanel/logs",
+    "usr/local/hspanel/plugins",
+    "usr/local/hspanel/share",
+    "tmp/nginx",
+];
+
+/// Checks the root, creates the tree, and returns the panel config, choosing free
+/// ports on the first start and keeping them on every later one.
+pub fn prepare(root: &Path) -> Result<PanelConfig, String> {
+    check_root(root)?;
+    let layout = Layout::sandbox(root);
+    for dir in DIRS {
+        std::fs::create_dir_all(layout.path(dir)).map_err(|e| format!("{dir}: {e}"))?;
+    }
+    // www-data must traverse down to the homes and the panel's share folder.
+    for dir in [root.to_path_buf(), layout.path("home"), layout.path("usr"), layout.path("run")] {
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let mode = std::fs::Permissions::from_mode(0o755);
+        std::fs::set_permissions(&dir, mode).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+
+    let path = layout.panel_config();
+    let config = if path.exists() {
+        PanelConfig::read(&path).map_err(|e| e.to_string())?
+    } else {
+        let config = fresh_config()?;
+        config.write(&path).map_err(|e| e.to_string())?;
+        config
+    };
+
+    write_main_configs(&layout, &config)?;
+    Ok(config)
+}
+
+fn check_root(root: &Path) -> Result<(), String> {
+    let text = root.to_str().ok_or("the sandbox path must be valid UTF-8")?;
+    if !root.is_absolute() {
+        return Err("the sandbox path must be absolute".into());
+    }
+    if text.len() > MAX_ROOT_LEN {
+        return Err(format!("the sandbox path must be at most {MAX_ROOT_LEN} characters"));
+    }
+    let allowed = |c: char| c.is_ascii_alphanumeric() || "/._-".contains(c);
+    if !text.chars().all(allowed) {
+        return Err("the sandbox path may hold only letters, digits, '/', '.', '_', '-'".into());
+    }
+    Ok(())
+}
+
+fn fresh_config() -> Result<PanelConfig, String> {
+    let hostname = "server.hspanel.test".parse().map_err(|e| format!("{e}"))?;
+    let mut config = PanelConfig::system_default(hostname);
+    config.layout = LayoutKind::Sandbox;
+    config.api = ApiConfig {
+        admin_listen: free_port()?,
+        user_listen: free_port()?,
+        workers: 4,
+        ..config.api
+    };
+    config.web = WebConfig {
+        http_listen: free_port()?.to_string(),
+        https_listen: free_port()?.to_string(),
+        web_user: "www-data".into(),
+        workers: 1,
+    };
+    config.php = PhpConfig { version: php_version(), max_children: 5 };
+    Ok(config)
+}
+
+/// The newest PHP-FPM installed, `8.2` on Debian 12.
+fn php_version() -> String {
+    ["8.4", "8.3", "8.2", "8.1"]
+        .iter()
+        .find(|v| hs_automation::exec::installed(&format!("php-fpm{v}")))
+        .unwrap_or(&"8.2")
+        .to_string()
+}
+
+/// A free loopback port, found by letting the kernel pick one.
+pub fn free_port() -> Result<SocketAddr, String> {
+    let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    listener.local_addr().map_err(|e| e.to_string())
+}
+
+fn write_main_configs(layout: &Layout, config: &PanelConfig) -> Result<(), String> {
+    let templates = Templates::load(&layout.templates()).map_err(|e| e.to_string())?;
+    let nginx = NginxMain {
+        workers: config.web.workers,
+        run_dir: layout.path("run"),
+        log_dir: layout.nginx_logs(),
+        tmp_dir: layout.path("tmp/nginx"),
+        conf_d: layout.path("etc/nginx/conf.d"),
+        web_user: config.web.web_user.clone(),
+    };
+    let text = render::nginx_main(&templates, &nginx).map_err(|e| e.to_string())?;
+    let path = layout.nginx_dir().join("nginx.conf");
+    fsutil::write_atomic(&path, text.as_bytes(), 0o644).map_err(|e| e.to_string())?;
+
+    let version = &config.php.version;
+    let fpm = PhpFpmMain {
+        pid_file: layout.path(&format!("run/php/php{version}-fpm.pid")),
+        panel_socket: layout.path("run/php/hs-panel.sock"),
+        log_dir: layout.path("var/log/php"),
+        pool_dir: layout.php_fpm_dir(version).join("pool.d"),
+        web_user: config.web.web_user.clone(),
+    };
+    let text = render::php_fpm_main(&templates, &fpm).map_err(|e| e.to_string())?;
+    let path = layout.php_fpm_dir(version).join("php-fpm.conf");
+    fsutil::write_atomic(&path, text.as_bytes(), 0o644).map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(layout.php_fpm_dir(version).join("pool.d")).map_err(|e| e.to_string())
+}
+
+/// Starts PHP-FPM and nginx and waits until both serve. Stops what it started if
+/// either fails.
+pub fn start_web(layout: &Layout, config: &PanelConfig) -> Result<Vec<Daemon>, String> {
+    let fpm = PhpFpm::new(layout, &config.php.version);
+    let nginx = Nginx::new(layout);
+    let mut started = Vec::new();
+
+    let result = (|| {
+        let log = layout.path("var/log/php/php-fpm.stderr.log");
+        let conf = fpm.conf.clone();
+        let args = [OsStr::new("-F"), OsStr::new("-y"), conf.as_os_str()];
+        let mut daemon = Daemon::spawn("php-fpm", &fpm.binary, &args, &log, Signal::SIGQUIT)?;
+        let socket = layout.path("run/php/hs-panel.sock");
+        let ready = daemon::wait_ready(&mut daemon, Duration::from_secs(10), || socket.exists());
+        started.push(daemon);
+        ready?;
+
+        let log = layout.nginx_logs().join("nginx.stderr.log");
+        let args = [
+            OsStr::new("-p"),
+            nginx.prefix.as_os_str(),
+            OsStr::new("-c"),
+            nginx.conf.as_os_str(),
+            OsStr::new("-g"),
+            OsStr::new("daemon off;"),
+        ];
+        let mut daemon = Daemon::spawn("nginx", "nginx", &args, &log, Signal::SIGQUIT)?;
+        let addr = listen_addr(&config.web.http_listen)?;
+        let ready = daemon::wait_ready(&mut daemon, Duration::from_secs(10), || {
+            TcpStream::connect_timeout(&addr, Duration::from_millis(100)).is_ok()
+        });
+        started.push(daemon);
+        ready
+    })();
+
+    match result {
+        Ok(()) => Ok(started),
+        Err(e) => {
+            for daemon in started.iter_mut().rev() {
+                daemon.stop(Duration::from_secs(5));
+            }
+            Err(e)
+        }
+    }
+}
+
+/// `127.0.0.1:8080` or a bare port (meaning every address, reached on loopback).
+pub fn listen_addr(listen: &str) -> Result<SocketAddr, String> {
+    if let Ok(port) = listen.parse::<u16>() {
+        return Ok(SocketAddr::from(([127, 0, 0, 1], port)));
+    }
+    listen.parse().map_err(|_| format!("bad listen address {listen:?}"))
+}

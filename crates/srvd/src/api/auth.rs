@@ -1,0 +1,269 @@
+//! `/api/auth/*`: log in and out, who am I, and API tokens for automation.
+
+use std::net::IpAddr;
+
+use axum::http::StatusCode;
+use hs_auth::{Portal, Role};
+use hs_types::{Password, TokenName, Username};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::error::ApiError;
+use crate::registry::{ANYONE, Action, BOTH_PORTS, Call, FieldType as T, Reply, opt, req};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Login {
+    username: String,
+    password: String,
+}
+
+/// The same answer for a wrong password, an unknown user and a user who may not
+/// use this port, so a caller cannot learn which names exist.
+fn refused() -> ApiError {
+    ApiError::unauthenticated("wrong username or password")
+}
+
+fn login(c: &Call<'_>) -> Result<Reply, ApiError> {
+    let input: Login = c.parse()?;
+    let name = input.username.trim().to_ascii_lowercase();
+    if name.is_empty() || name.len() > 64 || input.password.len() > 1024 {
+        return Err(refused());
+    }
+    if let Err(wait) = c.app.logins.check(c.ip, &name) {
+        let msg = format!("too many failed logins; try again in {} s", wait.as_secs().max(1));
+        return Err(ApiError::new(StatusCode::TOO_MANY_REQUESTS, "locked_out", msg));
+    }
+
+    let verified = verify(c, &name, &input.password)?;
+    let Some(role) = verified else {
+        c.app.logins.record_failure(c.ip, &name);
+        tracing::info!(user = %name, ip = %c.ip, portal = %c.portal, audit = true, "login refused");
+        return Err(refused());
+    };
+    c.app.logins.record_success(c.ip, &name);
+
+    let (token, expires) = c.app.auth.login(&name, role, c.portal)?;
+    tracing::info!(user = %name, ip = %c.ip, portal = %c.portal, audit = true, "login");
+    let max_age = expires - jiff::Timestamp::now().as_second();
+    let body = json!({ "token": token, "expires": expires, "username": name, "role": role });
+    Ok(Reply::Login { body, token, max_age })
+}
+
+/// `Some(role)` when the password is right and the user may log in on this port.
+fn verify(c: &Call<'_>, name: &str, password: &str) -> Result<Option<Role>, ApiError> {
+    if c.portal == Portal::Admin {
+        if let Some(hash) = c.app.admins.get_hash(name)? {
+            return Ok(hs_auth::verify_password(&hash, password).then_some(Role::Admin));
+        }
+    }
+    let account = match name.parse::<Username>() {
+        Ok(user) => {
+            c.app.panel.store.account(&user).map_err(|e| ApiError::internal(e.to_string()))?
+        }
+        Err(_) => None,
+    };
+    let Some(account) = account else {
+        hs_auth::burn_verify_time(password);
+        return Ok(None);
+    };
+    if !hs_auth::verify_password(&account.password_hash, password) {
+        return Ok(None);
+    }
+    if account.suspended.is_some() {
+        return Err(ApiError::forbidden("this account is suspended"));
+    }
+    Ok(match (c.portal, account.role) {
+        (Portal::User, _) => Some(Role::User),
+        (Portal::Admin, Role::Reseller) => Some(Role::Reseller),
+        (Portal::Admin, _) => None,
+    })
+}
+
+fn logout(c: &Call<'_>) -> Result<Reply, ApiError> {
+    c.app.auth.logout(c.principal()?)?;
+    Ok(Reply::Logout(json!({ "logged_out": true })))
+}
+
+fn whoami(c: &Call<'_>) -> Result<Reply, ApiError> {
+    let p = c.principal()?;
+    let via = match &p.auth {
+        hs_auth::AuthMethod::Session { .. } => "session",
+        hs_auth::AuthMethod::ApiToken { .. } => "api_token",
+    };
+    c.json(json!({ "username": p.username, "role": p.role, "portal": p.portal, "via": via }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChangePassword {
+    current_password: String,
+    new_password: Password,
+}
+
+/// Changes the caller's own password and ends all of its sessions.
+fn change_password(c: &Call<'_>) -> Result<Reply, ApiError> {
+    let input: ChangePassword = c.parse()?;
+    let p = c.principal()?;
+    if p.role == Role::Admin {
+        let hash = c.app.admins.get_hash(&p.username)?.ok_or_else(refused)?;
+        if !hs_auth::verify_password(&hash, &input.current_password) {
+            return Err(ApiError::forbidden("the current password is wrong"));
+        }
+        c.app.admins.set(&p.username, &input.new_password)?;
+        c.app.auth.revoke_sessions(&p.username)?;
+        return c.json(json!({ "changed": true }));
+    }
+    let user: Username = p.username.parse()?;
+    let account =
+        c.app.panel.store.account(&user).map_err(|e| ApiError::internal(e.to_string()))?;
+    let account = account.ok_or_else(refused)?;
+    if !hs_auth::verify_password(&account.password_hash, &input.current_password) {
+        return Err(ApiError::forbidden("the current password is wrong"));
+    }
+    let actor = hs_modules::Actor::user(&user);
+    hs_modules::account::change_password(&c.app.panel, &actor, &user, &input.new_password)?;
+    c.json(json!({ "changed": true }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokenCreate {
+    name: TokenName,
+    #[serde(default)]
+    allowed_ips: Vec<IpAddr>,
+    /// Days until the token stops working; never when absent.
+    #[serde(default)]
+    expires_in_days: Option<u32>,
+}
+
+fn token_create(c: &Call<'_>) -> Result<Reply, ApiError> {
+    let input: TokenCreate = c.parse()?;
+    let p = c.principal()?;
+    if matches!(p.auth, hs_auth::AuthMethod::ApiToken { .. }) {
+        return Err(ApiError::forbidden("API tokens cannot create API tokens; log in"));
+    }
+    let expires = input
+        .expires_in_days
+        .map(|days| jiff::Timestamp::now().as_second() + i64::from(days.min(3650)) * 86_400);
+    let (token, info) = c.app.auth.create_api_token(
+        &p.username,
+        p.role,
+        c.portal,
+        &input.name,
+        input.allowed_ips,
+        expires,
+    )?;
+    tracing::info!(user = %p.username, name = %info.name, audit = true, "API token created");
+    c.json(json!({ "token": token, "info": info }))
+}
+
+fn token_list(c: &Call<'_>) -> Result<Reply, ApiError> {
+    let p = c.principal()?;
+    let tokens = c.app.auth.list_api_tokens(&p.username)?;
+    let tokens: Vec<_> = tokens.into_iter().filter(|t| t.portal == c.portal).collect();
+    c.json(json!({ "tokens": tokens }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokenRevoke {
+    name: TokenName,
+}
+
+fn token_revoke(c: &Call<'_>) -> Result<Reply, ApiError> {
+    let input: TokenRevoke = c.parse()?;
+    let p = c.principal()?;
+    if !c.app.auth.revoke_api_token(&p.username, &input.name)? {
+        return Err(ApiError::not_found(format!("no token named {}", input.name)));
+    }
+    tracing::info!(user = %p.username, name = %input.name, audit = true, "API token revoked");
+    c.json(json!({ "revoked": true }))
+}
+
+pub const ACTIONS: &[Action] = &[
+    Action {
+        module: "auth",
+        name: "login",
+        summary: "Log in; returns a bearer token and sets the session cookie",
+        read_only: false,
+        public: true,
+        portals: BOTH_PORTS,
+        roles: ANYONE,
+        fields: &[req("username", T::String, ""), req("password", T::String, "")],
+        handler: login,
+    },
+    Action {
+        module: "auth",
+        name: "logout",
+        summary: "End this session",
+        read_only: false,
+        public: false,
+        portals: BOTH_PORTS,
+        roles: ANYONE,
+        fields: &[],
+        handler: logout,
+    },
+    Action {
+        module: "auth",
+        name: "whoami",
+        summary: "Who the credentials belong to",
+        read_only: true,
+        public: false,
+        portals: BOTH_PORTS,
+        roles: ANYONE,
+        fields: &[],
+        handler: whoami,
+    },
+    Action {
+        module: "auth",
+        name: "change_password",
+        summary: "Change your own password; ends every session",
+        read_only: false,
+        public: false,
+        portals: BOTH_PORTS,
+        roles: ANYONE,
+        fields: &[
+            req("current_password", T::String, ""),
+            req("new_password", T::String, "8+ characters, 3 character classes"),
+        ],
+        handler: change_password,
+    },
+    Action {
+        module: "auth",
+        name: "token_create",
+        summary: "Create a named API token (shown once)",
+        read_only: false,
+        public: false,
+        portals: BOTH_PORTS,
+        roles: ANYONE,
+        fields: &[
+            req("name", T::String, ""),
+            opt("allowed_ips", T::StringList, "addresses the token works from"),
+            opt("expires_in_days", T::Integer, ""),
+        ],
+        handler: token_create,
+    },
+    Action {
+        module: "auth",
+        name: "token_list",
+        summary: "Your API tokens on this port",
+        read_only: true,
+        public: false,
+        portals: BOTH_PORTS,
+        roles: ANYONE,
+        fields: &[],
+        handler: token_list,
+    },
+    Action {
+        module: "auth",
+        name: "token_revoke",
+        summary: "Revoke one of your API tokens by name",
+        read_only: false,
+        public: false,
+        portals: BOTH_PORTS,
+        roles: ANYONE,
+        fields: &[req("name", T::String, "")],
+        handler: token_revoke,
+    },
+];

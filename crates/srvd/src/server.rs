@@ -1,0 +1,249 @@
+//! The two listeners and the request path: operation id → client throttle →
+//! action lookup → credentials → role → input → handler on a blocking thread.
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::body::{Body, to_bytes};
+use axum::extract::{ConnectInfo, Path, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get};
+use hs_auth::Portal;
+use serde_json::Value;
+
+use crate::app::App;
+use crate::error::ApiError;
+use crate::registry::{self, Call, Reply};
+
+/// Largest request body accepted; uploads have their own route when they exist.
+const BODY_LIMIT: usize = 1024 * 1024;
+pub const SESSION_COOKIE: &str = "hs_session";
+
+#[derive(Clone)]
+struct PortState {
+    app: App,
+    portal: Portal,
+}
+
+pub fn router(app: App, portal: Portal) -> Router {
+    let state = PortState { app, portal };
+    Router::new()
+        .route("/api/openapi.json", get(openapi))
+        .route("/api/{module}/{action}", any(dispatch))
+        .fallback(not_found)
+        .with_state(state)
+}
+
+async fn openapi(State(s): State<PortState>) -> Response {
+    let doc = crate::openapi::document(s.portal);
+    with_op_id(axum::Json(doc).into_response(), &new_op_id())
+}
+
+async fn not_found(request: Request) -> Response {
+    let op_id = new_op_id();
+    let path = request.uri().path().to_string();
+    if !path.starts_with("/api/") {
+        if let Some(asset) = hs_ui::asset(&path) {
+            let headers = [
+                (header::CONTENT_TYPE, asset.mime),
+                (header::CACHE_CONTROL, "no-cache"),
+                (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+                (header::CONTENT_SECURITY_POLICY, hs_ui::CONTENT_SECURITY_POLICY),
+            ];
+            return with_op_id((headers, asset.body).into_response(), &op_id);
+        }
+    }
+    error_response(&ApiError::not_found(format!("no such route: {path}")), &op_id)
+}
+
+async fn dispatch(
+    State(s): State<PortState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path((module, action)): Path<(String, String)>,
+    request: Request,
+) -> Response {
+    let op_id = new_op_id();
+    let result = handle(&s, peer, &module, &action, request, &op_id).await;
+    let response = match result {
+        Ok(reply) => reply_response(reply, s.app.session_ttl),
+        Err(e) => {
+            if e.is_callers_fault() {
+                tracing::debug!(op = %op_id, module, action, code = e.code, "refused");
+            } else {
+                tracing::error!(op = %op_id, module, action, "{}", e.message);
+            }
+            error_response(&e, &op_id)
+        }
+    };
+    with_op_id(response, &op_id)
+}
+
+async fn handle(
+    s: &PortState,
+    peer: SocketAddr,
+    module: &str,
+    action_name: &str,
+    request: Request,
+    op_id: &str,
+) -> Result<Reply, ApiError> {
+    let ip = peer.ip();
+    if let Err(wait) = s.app.requests.check(ip) {
+        let msg = format!("too many requests; retry in {} ms", wait.as_millis().max(1));
+        return Err(ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", msg));
+    }
+
+    let action = registry::find(s.portal, module, action_name)
+        .ok_or_else(|| ApiError::not_found(format!("no such action: {module}/{action_name}")))?;
+
+    let method = request.method().clone();
+    let allowed = method == Method::POST || (action.read_only && method == Method::GET);
+    if !allowed {
+        let msg = if action.read_only { "use GET or POST" } else { "use POST" };
+        return Err(ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", msg));
+    }
+
+    let (parts, body) = request.into_parts();
+    let principal = if action.public {
+        None
+    } else {
+        let principal = authenticate(&s.app, s.portal, &parts.headers, ip)?;
+        if !action.roles.contains(&principal.role) {
+            return Err(ApiError::forbidden("your role may not call this action"));
+        }
+        Some(principal)
+    };
+
+    let input = if method == Method::GET {
+        query_input(parts.uri.query())?
+    } else {
+        body_input(body).await?
+    };
+
+    let call_app = s.app.clone();
+    let portal = s.portal;
+    let op_id = op_id.to_string();
+    let handler = action.handler;
+    tokio::task::spawn_blocking(move || {
+        let call = Call { app: &call_app, portal, principal, ip, op_id, input };
+        handler(&call)
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("handler crashed: {e}")))?
+}
+
+/// A bearer token from `Authorization`, else the session cookie.
+fn authenticate(
+    app: &App,
+    portal: Portal,
+    headers: &HeaderMap,
+    ip: std::net::IpAddr,
+) -> Result<hs_auth::Principal, ApiError> {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    let token = match bearer {
+        Some(token) => token.to_string(),
+        None => session_cookie(headers).ok_or_else(|| ApiError::unauthenticated("log in first"))?,
+    };
+    Ok(app.auth.verify(&token, portal, ip)?)
+}
+
+fn session_cookie(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value.to_string())
+}
+
+fn query_input(query: Option<&str>) -> Result<Value, ApiError> {
+    let pairs: Vec<(String, String)> = match query {
+        Some(q) => serde_urlencoded_pairs(q)?,
+        None => Vec::new(),
+    };
+    let mut object = serde_json::Map::new();
+    for (key, value) in pairs {
+        if object.insert(key.clone(), Value::String(value)).is_some() {
+            return Err(ApiError::bad_request(format!("parameter `{key}` given twice")));
+        }
+    }
+    Ok(Value::Object(object))
+}
+
+fn serde_urlencoded_pairs(query: &str) -> Result<Vec<(String, String)>, ApiError> {
+    let parsed = axum::extract::Query::<Vec<(String, String)>>::try_from_uri(
+        &format!("/?{query}").parse().map_err(|_| ApiError::bad_request("bad query string"))?,
+    );
+    parsed.map(|q| q.0).map_err(|_| ApiError::bad_request("bad query string"))
+}
+
+async fn body_input(body: Body) -> Result<Value, ApiError> {
+    let bytes = to_bytes(body, BODY_LIMIT).await.map_err(|_| {
+        let msg = format!("the request body is larger than {} KiB", BODY_LIMIT / 1024);
+        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", msg)
+    })?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Value::Object(Default::default()));
+    }
+    let value: Value = serde_json::from_slice(&bytes)
+        .map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))?;
+    if !value.is_object() {
+        return Err(ApiError::bad_request("the body must be a JSON object"));
+    }
+    Ok(value)
+}
+
+fn reply_response(reply: Reply, ttl: u64) -> Response {
+    match reply {
+        Reply::Json(value) => axum::Json(value).into_response(),
+        Reply::Login { body, token, max_age } => {
+            let age = max_age.clamp(0, ttl as i64);
+            let cookie = format!(
+                "{SESSION_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={age}"
+            );
+            let mut response = axum::Json(body).into_response();
+            if let Ok(value) = HeaderValue::from_str(&cookie) {
+                response.headers_mut().insert(header::SET_COOKIE, value);
+            }
+            response
+        }
+        Reply::Logout(body) => {
+            let cookie = format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
+            let mut response = axum::Json(body).into_response();
+            if let Ok(value) = HeaderValue::from_str(&cookie) {
+                response.headers_mut().insert(header::SET_COOKIE, value);
+            }
+            response
+        }
+    }
+}
+
+fn error_response(e: &ApiError, op_id: &str) -> Response {
+    (e.status, axum::Json(e.body(op_id))).into_response()
+}
+
+fn with_op_id(mut response: Response, op_id: &str) -> Response {
+    if let Ok(value) = HeaderValue::from_str(op_id) {
+        response.headers_mut().insert("x-operation-id", value);
+    }
+    response
+}
+
+/// `op-` and 16 random hex digits: in every response, error body and log line.
+pub fn new_op_id() -> String {
+    let mut bytes = [0u8; 8];
+    if getrandom::fill(&mut bytes).is_err() {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        bytes = (nanos as u64).to_le_bytes();
+    }
+    format!("op-{}", hex::encode(bytes))
+}
