@@ -1,0 +1,178 @@
+//! `hspanel up`: the sandbox in the foreground. Private nginx and PHP-FPM, then
+//! hs-srvd; `sandbox.json` once everything answers; Ctrl-C stops it all.
+//! hs-srvd is supervised: if it dies it is started again (and recovers).
+
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use hs_config::{Layout, PanelConfig, fsutil};
+use hs_services::sandbox;
+use serde_json::json;
+
+const ADMIN_USER: &str = "admin";
+
+pub fn run(root: &Path) -> anyhow::Result<()> {
+    let root = absolute(root)?;
+    let config = sandbox::prepare(&root).map_err(anyhow::Error::msg)?;
+    let layout = Layout::sandbox(&root);
+    let admin_password = ensure_admin(&layout)?;
+
+    let panel = crate::local_panel(layout.clone(), config.clone());
+    hs_modules::web::install_layout(&panel)?;
+    hs_modules::plan::ensure_default(&panel)?;
+
+    let stop = Arc::new(AtomicBool::new(false));
+    watch_signals(Arc::clone(&stop))?;
+    let mut daemons = sandbox::start_web(&layout, &config).map_err(anyhow::Error::msg)?;
+
+    let result = (|| -> anyhow::Result<()> {
+        let mut srvd = start_srvd(&root, &config)?;
+        write_sandbox_file(&layout, &config, &admin_password, srvd.id())?;
+        println!("HS-Panel sandbox is up; details in {}", layout.sandbox_file().display());
+
+        while !stop.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(100));
+            if let Ok(Some(status)) = srvd.try_wait() {
+                eprintln!("hs-srvd exited ({status}); starting it again");
+                srvd = start_srvd(&root, &config)?;
+                write_sandbox_file(&layout, &config, &admin_password, srvd.id())?;
+            }
+            for daemon in &mut daemons {
+                if let Some(status) = daemon.exited() {
+                    bail!("{} exited ({status}); stopping the sandbox", daemon.name);
+                }
+            }
+        }
+        stop_child(&mut srvd);
+        Ok(())
+    })();
+
+    for daemon in daemons.iter_mut().rev() {
+        daemon.stop(Duration::from_secs(5));
+    }
+    println!("HS-Panel sandbox stopped");
+    result
+}
+
+fn absolute(root: &Path) -> anyhow::Result<PathBuf> {
+    std::fs::create_dir_all(root).with_context(|| format!("creating {}", root.display()))?;
+    root.canonicalize().with_context(|| format!("resolving {}", root.display()))
+}
+
+/// The admin of a sandbox: created with a random password on the first start and
+/// kept (with its password, in the 0600 `sandbox.json`) on later ones.
+fn ensure_admin(layout: &Layout) -> anyhow::Result<String> {
+    let admins = hs_auth::AdminStore::open(&layout.auth_dir());
+    let previous = std::fs::read_to_string(layout.sandbox_file())
+        .ok()
+        .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+        .and_then(|v| v["admin_password"].as_str().map(str::to_string));
+    if let (Some(password), true) = (previous, admins.get_hash(ADMIN_USER)?.is_some()) {
+        return Ok(password);
+    }
+    let password = crate::random_password()?;
+    admins.set(ADMIN_USER, &password.parse()?)?;
+    Ok(password)
+}
+
+fn srvd_binary() -> anyhow::Result<PathBuf> {
+    let me = std::env::current_exe().context("locating hspanel")?;
+    let beside = me.with_file_name("hs-srvd");
+    if beside.exists() {
+        return Ok(beside);
+    }
+    Ok(hs_automation::exec::resolve("hs-srvd")?)
+}
+
+fn start_srvd(root: &Path, config: &PanelConfig) -> anyhow::Result<Child> {
+    let log_path = root.join("var/log/hspanel/hs-srvd.log");
+    let log = std::fs::OpenOptions::new().create(true).append(true).open(&log_path)?;
+    let mut child = Command::new(srvd_binary()?)
+        .arg("--root")
+        .arg(root)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .spawn()
+        .context("starting hs-srvd")?;
+
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let up = [config.api.admin_listen, config.api.user_listen]
+            .iter()
+            .all(|addr| TcpStream::connect_timeout(addr, Duration::from_millis(200)).is_ok());
+        if up {
+            return Ok(child);
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            bail!("hs-srvd exited during start-up ({status}); see {}", log_path.display());
+        }
+        if Instant::now() > deadline {
+            stop_child(&mut child);
+            bail!("hs-srvd did not listen within 60 s; see {}", log_path.display());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn stop_child(child: &mut Child) {
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+    for _ in 0..100 {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+fn write_sandbox_file(
+    layout: &Layout,
+    config: &PanelConfig,
+    admin_password: &str,
+    srvd_pid: u32,
+) -> anyhow::Result<()> {
+    let http = sandbox::listen_addr(&config.web.http_listen).map_err(anyhow::Error::msg)?;
+    let https = sandbox::listen_addr(&config.web.https_listen).map_err(anyhow::Error::msg)?;
+    let doc = json!({
+        "root": layout.root(),
+        "admin_url": format!("http://{}", config.api.admin_listen),
+        "user_url": format!("http://{}", config.api.user_listen),
+        "admin_user": ADMIN_USER,
+        "admin_password": admin_password,
+        "http_port": http.port(),
+        "https_port": https.port(),
+        "srvd_pid": srvd_pid,
+    });
+    let text = serde_json::to_string_pretty(&doc)?;
+    fsutil::write_atomic(&layout.sandbox_file(), text.as_bytes(), 0o600)?;
+    Ok(())
+}
+
+/// Sets `stop` on SIGINT or SIGTERM, from a small runtime of its own.
+fn watch_signals(stop: Arc<AtomicBool>) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    std::thread::spawn(move || {
+        runtime.block_on(async {
+            use tokio::signal::unix::{SignalKind, signal};
+            let (Ok(mut int), Ok(mut term)) =
+                (signal(SignalKind::interrupt()), signal(SignalKind::terminate()))
+            else {
+                return;
+            };
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+            }
+            stop.store(true, Ordering::SeqCst);
+        });
+    });
+    Ok(())
+}
