@@ -8,9 +8,9 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 /// How long the worker waits for more requests before reloading.
-const QUIET: Duration = Duration::from_millis(40);
+const QUIET: Duration = Duration::from_millis(120);
 /// The longest a request waits while others keep arriving.
-const MAX_DELAY: Duration = Duration::from_millis(400);
+const MAX_DELAY: Duration = Duration::from_millis(1000);
 
 type ReloadFn = Box<dyn Fn() -> Result<(), String> + Send + Sync>;
 

@@ -61,24 +61,46 @@ enum AccountCmd {
         password_stdin: bool,
     },
     List,
-    Show { username: String },
+    Show {
+        username: String,
+    },
     Suspend {
         username: String,
         #[arg(long, default_value = "")]
         reason: String,
     },
-    Unsuspend { username: String },
-    Terminate { username: String },
-    ChangePlan { username: String, plan: String },
+    Unsuspend {
+        username: String,
+    },
+    Terminate {
+        username: String,
+    },
+    ChangePlan {
+        username: String,
+        plan: String,
+    },
     /// Set the password, read from stdin.
-    SetPassword { username: String },
+    SetPassword {
+        username: String,
+    },
 }
 
 #[derive(Subcommand)]
 enum DomainCmd {
-    Add { username: String, domain: String },
-    AddSubdomain { username: String, domain: String, subdomain: String },
-    Park { username: String, domain: String, target: String },
+    Add {
+        username: String,
+        domain: String,
+    },
+    AddSubdomain {
+        username: String,
+        domain: String,
+        subdomain: String,
+    },
+    Park {
+        username: String,
+        domain: String,
+        target: String,
+    },
     Redirect {
         username: String,
         domain: String,
@@ -86,9 +108,17 @@ enum DomainCmd {
         #[arg(long, default_value = "301")]
         status: String,
     },
-    RemoveRedirect { username: String, domain: String },
-    Delete { username: String, domain: String },
-    List { username: String },
+    RemoveRedirect {
+        username: String,
+        domain: String,
+    },
+    Delete {
+        username: String,
+        domain: String,
+    },
+    List {
+        username: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -103,11 +133,13 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            let refused = e.downcast_ref::<ModuleError>().is_some_and(ModuleError::is_callers_fault)
-                || e.downcast_ref::<hs_types::InvalidValue>().is_some();
+            let refused =
+                e.downcast_ref::<ModuleError>().is_some_and(ModuleError::is_callers_fault)
+                    || e.downcast_ref::<hs_types::InvalidValue>().is_some();
             if json {
                 let code = e.downcast_ref::<ModuleError>().map_or("failed", ModuleError::code);
-                let body = serde_json::json!({ "error": { "code": code, "message": format!("{e:#}") } });
+                let body =
+                    serde_json::json!({ "error": { "code": code, "message": format!("{e:#}") } });
                 println!("{body}");
             } else {
                 eprintln!("hspanel: {e:#}");
@@ -151,7 +183,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-fn run_account(panel: &Panel, admin: &Actor, op: &str, out: &Out, cmd: AccountCmd) -> anyhow::Result<()> {
+fn run_account(
+    panel: &Panel,
+    admin: &Actor,
+    op: &str,
+    out: &Out,
+    cmd: AccountCmd,
+) -> anyhow::Result<()> {
     match cmd {
         AccountCmd::Create { username, domain, plan, .. } => {
             let req = account::CreateAccount {
@@ -169,8 +207,15 @@ fn run_account(panel: &Panel, admin: &Actor, op: &str, out: &Out, cmd: AccountCm
             let list = account::list(panel, admin)?;
             let text = list
                 .iter()
-                .map(|a| format!("{:<16} {:<30} {:<10} {}", a.username, a.domain, a.plan,
-                    if a.suspended { "suspended" } else { "active" }))
+                .map(|a| {
+                    format!(
+                        "{:<16} {:<30} {:<10} {}",
+                        a.username,
+                        a.domain,
+                        a.plan,
+                        if a.suspended { "suspended" } else { "active" }
+                    )
+                })
                 .collect::<Vec<_>>()
                 .join("\n");
             out.say(&serde_json::json!({ "accounts": list }), &text)
@@ -204,19 +249,38 @@ fn run_account(panel: &Panel, admin: &Actor, op: &str, out: &Out, cmd: AccountCm
     }
 }
 
-fn run_domain(panel: &Panel, admin: &Actor, op: &str, out: &Out, cmd: DomainCmd) -> anyhow::Result<()> {
-    let shown = |view: domain::DomainView| out.say(&view, &format!("{} ({})", view.domain, view.kind));
+fn run_domain(
+    panel: &Panel,
+    admin: &Actor,
+    op: &str,
+    out: &Out,
+    cmd: DomainCmd,
+) -> anyhow::Result<()> {
+    let shown =
+        |view: domain::DomainView| out.say(&view, &format!("{} ({})", view.domain, view.kind));
     match cmd {
         DomainCmd::Add { username, domain: name } => {
             shown(domain::add_addon(panel, admin, &username.parse()?, name.parse()?, op)?)
         }
         DomainCmd::AddSubdomain { username, domain: name, subdomain } => {
             let label: HostLabel = subdomain.parse()?;
-            shown(domain::add_subdomain(panel, admin, &username.parse()?, name.parse()?, label, op)?)
+            shown(domain::add_subdomain(
+                panel,
+                admin,
+                &username.parse()?,
+                name.parse()?,
+                label,
+                op,
+            )?)
         }
-        DomainCmd::Park { username, domain: name, target } => {
-            shown(domain::park(panel, admin, &username.parse()?, name.parse()?, target.parse()?, op)?)
-        }
+        DomainCmd::Park { username, domain: name, target } => shown(domain::park(
+            panel,
+            admin,
+            &username.parse()?,
+            name.parse()?,
+            target.parse()?,
+            op,
+        )?),
         DomainCmd::Redirect { username, domain: name, url, status } => {
             let to = Some((url.parse::<RedirectUrl>()?, status.parse::<RedirectStatus>()?));
             let name: DomainName = name.parse()?;
@@ -233,7 +297,8 @@ fn run_domain(panel: &Panel, admin: &Actor, op: &str, out: &Out, cmd: DomainCmd)
         }
         DomainCmd::List { username } => {
             let list = domain::list(panel, admin, &username.parse()?)?;
-            let text = list.iter().map(|d| format!("{:<40} {}", d.domain, d.kind)).collect::<Vec<_>>();
+            let text =
+                list.iter().map(|d| format!("{:<40} {}", d.domain, d.kind)).collect::<Vec<_>>();
             out.say(&serde_json::json!({ "domains": list }), &text.join("\n"))
         }
     }

@@ -95,10 +95,13 @@ pub fn create(
 
     let subject = vec![req.username.to_string(), req.domain.to_string()];
     let mut journal = Journal::begin(&panel.layout, op_id, CREATE, subject)?;
+    let mut account_lock = None;
     let result = (|| -> Result<Account> {
         journal.step("user_dir")?;
         std::fs::create_dir_all(panel.layout.user_dir(&req.username))
             .map_err(ModuleError::internal)?;
+        // Held until the account is complete: its other operations wait for it.
+        account_lock = Some(locks::account(&panel.layout, &req.username)?);
 
         journal.step("domain_claim")?;
         if !panel.store.claim_domain(&req.domain, &req.username)? {
@@ -158,7 +161,7 @@ pub fn create(
         Ok(account)
     });
 
-    match result {
+    let outcome = match result {
         Ok(account) => {
             journal.finish()?;
             tracing::info!(user = %account.username, domain = %account.primary_domain, "account created");
@@ -173,7 +176,9 @@ pub fn create(
             }
             Err(e)
         }
-    }
+    };
+    drop(account_lock);
+    outcome
 }
 
 fn check_new_account(panel: &Panel, actor: &Actor, req: &CreateAccount) -> Result<()> {
@@ -249,6 +254,8 @@ fn undo_create(
     }
     if did("user_dir") || did("state") {
         panel.store.remove_user_dir(user)?;
+        let lock = panel.layout.locks().join(format!("account-{user}.lock"));
+        hs_config::fsutil::remove_if_exists(&lock).map_err(ModuleError::internal)?;
     }
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! nginx: checked with `nginx -t`, reloaded with `nginx -s reload`.
 //!
-//! A reload counts as done when the master has started a worker that was not there
-//! before: only then does nginx answer with the new configuration.
+//! A reload counts as done when a new worker runs and every old one has stopped
+//! accepting: only then does every request see the new configuration.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -52,8 +52,19 @@ impl ServiceDriver for Nginx {
 
         self.cmd()?.arg("-s").arg("reload").run().map_err(|e| e.to_string())?;
 
-        let fresh = || proc::children(master).iter().any(|pid| !before.contains(pid));
-        if proc::wait_until(Duration::from_secs(10), fresh) {
+        // Done when a worker with the new config runs and no old worker still
+        // accepts: a worker told to quit renames itself "... is shutting down"
+        // once it has closed its listening sockets.
+        let done = || {
+            let now = proc::children(master);
+            let fresh = now.iter().any(|pid| !before.contains(pid));
+            let old_listening = now
+                .iter()
+                .filter(|pid| before.contains(pid))
+                .any(|pid| !proc::title(*pid).contains("shutting down"));
+            fresh && !old_listening
+        };
+        if proc::wait_until(Duration::from_secs(10), done) {
             Ok(())
         } else {
             Err("nginx started no new worker after the reload signal".into())

@@ -56,3 +56,10 @@ pub fn signal(pid: i32, signal: nix::sys::signal::Signal) -> Result<(), String> 
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), signal)
         .map_err(|e| format!("cannot signal pid {pid}: {e}"))
 }
+
+/// The process title (`/proc/PID/cmdline`, NULs as spaces); empty when gone.
+pub fn title(pid: i32) -> String {
+    std::fs::read(format!("/proc/{pid}/cmdline"))
+        .map(|raw| String::from_utf8_lossy(&raw).replace('\0', " ").trim().to_string())
+        .unwrap_or_default()
+}

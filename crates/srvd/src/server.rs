@@ -117,7 +117,7 @@ async fn handle(
     let input = if method == Method::GET {
         query_input(parts.uri.query())?
     } else {
-        body_input(body).await?
+        body_input(&parts.headers, body).await?
     };
 
     let call_app = s.app.clone();
@@ -183,11 +183,20 @@ fn serde_urlencoded_pairs(query: &str) -> Result<Vec<(String, String)>, ApiError
     parsed.map(|q| q.0).map_err(|_| ApiError::bad_request("bad query string"))
 }
 
-async fn body_input(body: Body) -> Result<Value, ApiError> {
-    let bytes = to_bytes(body, BODY_LIMIT).await.map_err(|_| {
+async fn body_input(headers: &HeaderMap, body: Body) -> Result<Value, ApiError> {
+    let too_large = || {
         let msg = format!("the request body is larger than {} KiB", BODY_LIMIT / 1024);
         ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", msg)
-    })?;
+    };
+    // Refuse a declared oversize body before reading any of it.
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > BODY_LIMIT as u64) {
+        return Err(too_large());
+    }
+    let bytes = to_bytes(body, BODY_LIMIT).await.map_err(|_| too_large())?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(Value::Object(Default::default()));
     }

@@ -1,1 +1,349 @@
-//! placeholder
+//! The one integration harness: boots a real sandbox (`hspanel up`, with private
+//! nginx, PHP-FPM and hs-srvd on loopback) and hands each test clients for it.
+//!
+//! Test support panics on anything unexpected, by design: a panic is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct SandboxInfo {
+    pub admin_url: String,
+    pub user_url: String,
+    pub admin_user: String,
+    pub admin_password: String,
+    pub http_port: u16,
+    pub https_port: u16,
+    pub srvd_pid: u32,
+}
+
+/// A running sandbox. Dropping it terminates every account it created (they are
+/// real Linux users), stops the services and removes the folder.
+pub struct Sandbox {
+    pub root: PathBuf,
+    pub info: SandboxInfo,
+    up: Child,
+}
+
+/// Where cargo put the binaries: beside the test executable's folder.
+pub fn binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let mut dir = exe.parent().unwrap().to_path_buf();
+    if dir.ends_with("deps") {
+        dir.pop();
+    }
+    let path = dir.join(name);
+    assert!(path.exists(), "{} is not built; run `cargo build --bins` first", path.display());
+    path
+}
+
+/// A name no other test (or earlier run) uses: `prefix` and five hex digits.
+pub fn unique(prefix: &str) -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    let mix = (nanos ^ (std::process::id() << 12) ^ (n.wrapping_mul(0x9e37))) & 0xfffff;
+    format!("{prefix}{mix:05x}")
+}
+
+impl Sandbox {
+    pub fn start() -> Sandbox {
+        let root = PathBuf::from(format!("/tmp/{}", unique("hst")));
+        std::fs::create_dir_all(&root).unwrap();
+        let log = std::fs::File::create(format!("{}.up.log", root.display())).unwrap();
+        let up = Command::new(binary("hspanel"))
+            .arg("up")
+            .arg("--sandbox")
+            .arg(&root)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let mut sandbox = Sandbox { info: wait_for_info(&root), root, up };
+        sandbox.wait_srvd();
+        sandbox
+    }
+
+    pub fn layout_path(&self, rel: &str) -> PathBuf {
+        self.root.join(rel)
+    }
+
+    /// Re-reads `sandbox.json` (hs-srvd's pid changes when it is restarted).
+    pub fn reload_info(&mut self) {
+        self.info = read_info(&self.root).unwrap();
+    }
+
+    /// Waits until hs-srvd answers on both ports.
+    pub fn wait_srvd(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(info) = read_info(&self.root) {
+                self.info = info;
+                let admin = Client::new(&self.info.admin_url);
+                if admin.get_raw("/api/openapi.json").0 == 200 {
+                    return;
+                }
+            }
+            assert!(Instant::now() < deadline, "hs-srvd did not come back");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn admin(&self) -> Client {
+        let mut client = Client::new(&self.info.admin_url);
+        client.login(&self.info.admin_user, &self.info.admin_password);
+        client
+    }
+
+    pub fn user(&self, name: &str, password: &str) -> Client {
+        let mut client = Client::new(&self.info.user_url);
+        client.login(name, password);
+        client
+    }
+
+    /// `GET http://127.0.0.1:{http_port}{path}` with `Host: host`, through curl.
+    /// Returns the status, the `Location` header (if any) and the body.
+    pub fn web(&self, host: &str, path: &str) -> (u16, String, String) {
+        let url = format!("http://127.0.0.1:{}{path}", self.info.http_port);
+        let out = Command::new("curl")
+            .args(["-s", "-m", "10", "-H", &format!("Host: {host}")])
+            .args(["-w", "\n%{http_code} %{redirect_url}", &url])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let (body, tail) = text.rsplit_once('\n').unwrap_or(("", &text));
+        let (code, location) = tail.split_once(' ').unwrap_or((tail, ""));
+        (code.parse().unwrap_or(0), location.to_string(), body.to_string())
+    }
+
+    /// Runs the CLI against this sandbox.
+    pub fn cli(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        use std::io::Write;
+        let mut child = Command::new(binary("hspanel"))
+            .arg("--sandbox")
+            .arg(&self.root)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut pipe = child.stdin.take().unwrap();
+        pipe.write_all(stdin.unwrap_or("").as_bytes()).unwrap();
+        drop(pipe);
+        child.wait_with_output().unwrap()
+    }
+
+    /// How many times nginx has been told to reload so far.
+    pub fn nginx_reloads(&self) -> usize {
+        let log = std::fs::read_to_string(self.root.join("var/log/nginx/error.log")).unwrap();
+        log.lines().filter(|l| l.contains("signal 1 (SIGHUP) received")).count()
+    }
+
+    /// A digest of every regular file under the root (path, mode, owner, content),
+    /// to prove that a refused request changed nothing. Logs are left out: they
+    /// record requests, not state.
+    pub fn tree_digest(&self) -> BTreeMap<PathBuf, String> {
+        let mut digest = BTreeMap::new();
+        walk(&self.root, &self.root, &mut digest);
+        digest
+    }
+
+    /// Creates an account through the admin API and returns its password.
+    pub fn create_account(&self, admin: &Client, user: &str, domain: &str) -> String {
+        let password = "Site-Pass-2026!".to_string();
+        let reply = admin.call(
+            "account/create",
+            json!({ "username": user, "domain": domain, "password": password }),
+        );
+        assert_eq!(reply.status, 200, "create {user}: {}", reply.body);
+        password
+    }
+}
+
+fn walk(root: &Path, dir: &Path, digest: &mut BTreeMap<PathBuf, String>) {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let rel = path.strip_prefix(root).unwrap().to_path_buf();
+        if rel.starts_with("var/log") || rel.starts_with("usr/local/hspanel/logs") {
+            continue;
+        }
+        let meta = std::fs::symlink_metadata(&path).unwrap();
+        if meta.is_dir() {
+            digest.insert(rel, format!("dir {:o} {}", meta.mode(), meta.uid()));
+            walk(root, &path, digest);
+        } else if meta.is_file() {
+            let content = std::fs::read(&path).unwrap_or_default();
+            let summary =
+                format!("{:o} {} {} {:x}", meta.mode(), meta.uid(), content.len(), fnv(&content));
+            digest.insert(rel, summary);
+        }
+    }
+}
+
+fn fnv(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf29ce484222325, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x100000001b3))
+}
+
+fn read_info(root: &Path) -> Option<SandboxInfo> {
+    let text = std::fs::read_to_string(root.join("sandbox.json")).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+fn wait_for_info(root: &Path) -> SandboxInfo {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        if let Some(info) = read_info(root) {
+            return info;
+        }
+        if Instant::now() > deadline {
+            let log = std::fs::read_to_string(format!("{}.up.log", root.display()));
+            panic!("the sandbox did not come up: {}", log.unwrap_or_default());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        // Accounts are real Linux users: remove them whatever the test's outcome.
+        let out = self.cli(&["--json", "account", "list"], None);
+        if let Ok(list) = serde_json::from_slice::<Value>(&out.stdout) {
+            let mut accounts: Vec<(String, String)> = list["accounts"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|a| {
+                    (
+                        a["username"].as_str().unwrap_or("").to_string(),
+                        a["role"].as_str().unwrap_or("").to_string(),
+                    )
+                })
+                .collect();
+            // Resellers last: they cannot go while they own accounts.
+            accounts.sort_by_key(|(_, role)| role == "reseller");
+            for (name, _) in accounts {
+                self.cli(&["account", "terminate", &name], None);
+            }
+        }
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.up.id() as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        );
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.up.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.up.kill();
+        let _ = self.up.wait();
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.root);
+            let _ = std::fs::remove_file(format!("{}.up.log", self.root.display()));
+        }
+    }
+}
+
+/// An API client for one port, optionally logged in.
+pub struct Client {
+    pub base: String,
+    pub token: Option<String>,
+    agent: ureq::Agent,
+}
+
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub body: Value,
+    pub op_id: Option<String>,
+}
+
+impl Reply {
+    pub fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+}
+
+impl Client {
+    pub fn new(base: &str) -> Client {
+        let config = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(120)))
+            .build();
+        Client { base: base.to_string(), token: None, agent: ureq::Agent::new_with_config(config) }
+    }
+
+    pub fn with_token(&self, token: &str) -> Client {
+        let mut client = Client::new(&self.base);
+        client.token = Some(token.to_string());
+        client
+    }
+
+    pub fn login(&mut self, user: &str, password: &str) {
+        let reply = self.call("auth/login", json!({ "username": user, "password": password }));
+        assert_eq!(reply.status, 200, "login {user}: {}", reply.body);
+        self.token = Some(reply.body["token"].as_str().unwrap().to_string());
+    }
+
+    /// `POST /api/{action}` with a JSON body.
+    pub fn call(&self, action: &str, body: Value) -> Reply {
+        self.post_raw(action, "application/json", body.to_string().into_bytes())
+    }
+
+    pub fn post_raw(&self, action: &str, content_type: &str, body: Vec<u8>) -> Reply {
+        let mut request = self
+            .agent
+            .post(format!("{}/api/{action}", self.base))
+            .header("Content-Type", content_type);
+        if let Some(token) = &self.token {
+            request = request.header("Authorization", format!("Bearer {token}"));
+        }
+        reply(request.send(&body[..]))
+    }
+
+    /// `GET /api/{action}?{query}`.
+    pub fn get(&self, action: &str, query: &str) -> Reply {
+        let mut request = self.agent.get(format!("{}/api/{action}?{query}", self.base));
+        if let Some(token) = &self.token {
+            request = request.header("Authorization", format!("Bearer {token}"));
+        }
+        reply(request.call())
+    }
+
+    pub fn get_raw(&self, path: &str) -> (u16, String) {
+        match self.agent.get(format!("{}{path}", self.base)).call() {
+            Ok(mut r) => (r.status().as_u16(), r.body_mut().read_to_string().unwrap_or_default()),
+            Err(_) => (0, String::new()),
+        }
+    }
+}
+
+fn reply(result: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Reply {
+    match result {
+        Ok(mut response) => {
+            let status = response.status().as_u16();
+            let op_id = response
+                .headers()
+                .get("x-operation-id")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
+            let text = response.body_mut().read_to_string().unwrap_or_default();
+            let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+            Reply { status, body, op_id }
+        }
+        Err(e) => Reply { status: 0, body: Value::String(e.to_string()), op_id: None },
+    }
+}

@@ -1,0 +1,10 @@
+//! End-to-end tests: every test boots a real sandbox (private nginx, PHP-FPM and
+//! hs-srvd) and checks outcomes a customer would see: pages served, logins refused,
+//! files untouched.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod accounts;
+mod auth;
+mod isolation;
+mod resilience;
+mod validation;
