@@ -1,1 +1,34 @@
-fn main() {}
+//! `hs-bench`: HS-Panel's benchmarks, each beside the tool a hosting company would
+//! otherwise rely on, measured in the same run (these machines are noisy).
+//!
+//! `bench/run` builds and runs them all; `hs-bench NAME` runs one of `vhosts`,
+//! `accounts`, `api`; `hs-bench bare-axum PORT` is the reference server.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a failed bench aborts
+
+mod accounts;
+mod api;
+mod vhosts;
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let which: Vec<&str> = args.iter().map(String::as_str).collect();
+    match which.as_slice() {
+        ["bare-axum", port] => api::bare_axum(port.parse()?),
+        [] | ["all"] => {
+            vhosts::run()?;
+            api::run()?;
+            accounts::run()
+        }
+        ["vhosts"] => vhosts::run(),
+        ["api"] => api::run(),
+        ["accounts"] => accounts::run(),
+        _ => anyhow::bail!("usage: hs-bench [all|vhosts|api|accounts|bare-axum PORT]"),
+    }
+}
+
+/// Median and 95th percentile of some durations, in milliseconds.
+pub fn percentiles(mut ms: Vec<f64>) -> (f64, f64) {
+    ms.sort_by(|a, b| a.total_cmp(b));
+    let at = |q: f64| ms[((ms.len() as f64 - 1.0) * q).round() as usize];
+    (at(0.5), at(0.95))
+}

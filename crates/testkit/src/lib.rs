@@ -73,6 +73,48 @@ impl Sandbox {
         sandbox
     }
 
+    /// Stops the sandbox, lets `edit` change `hspanel.yaml`, and starts it again
+    /// on the same folder (its state is kept).
+    pub fn restart_with_config(&mut self, edit: impl FnOnce(&mut String)) {
+        self.stop_up();
+        let path = self.root.join("etc/hspanel/hspanel.yaml");
+        let mut text = std::fs::read_to_string(&path).unwrap();
+        edit(&mut text);
+        std::fs::write(&path, text).unwrap();
+        std::fs::remove_file(self.root.join("sandbox.json")).unwrap();
+        let log = std::fs::OpenOptions::new()
+            .append(true)
+            .open(format!("{}.up.log", self.root.display()))
+            .unwrap();
+        self.up = Command::new(binary("hspanel"))
+            .arg("up")
+            .arg("--sandbox")
+            .arg(&self.root)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        self.info = wait_for_info(&self.root);
+        self.wait_srvd();
+    }
+
+    fn stop_up(&mut self) {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.up.id() as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        );
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.up.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.up.kill();
+        let _ = self.up.wait();
+    }
+
     pub fn layout_path(&self, rel: &str) -> PathBuf {
         self.root.join(rel)
     }
@@ -237,19 +279,7 @@ impl Drop for Sandbox {
                 self.cli(&["account", "terminate", &name], None);
             }
         }
-        let _ = nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(self.up.id() as i32),
-            nix::sys::signal::Signal::SIGTERM,
-        );
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.up.try_wait() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.up.kill();
-        let _ = self.up.wait();
+        self.stop_up();
         if !std::thread::panicking() {
             let _ = std::fs::remove_dir_all(&self.root);
             let _ = std::fs::remove_file(format!("{}.up.log", self.root.display()));
