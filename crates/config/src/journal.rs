@@ -90,13 +90,13 @@ pub fn leftovers(layout: &Layout) -> Result<Vec<(PathBuf, JournalEntry)>, StateE
     let mut found = Vec::new();
     for entry in entries {
         let path = entry.map_err(|e| StateError::io(&dir, e))?.path();
-        if path.extension().is_some_and(|ext| ext == "yaml") {
-            if let Some(record) = yaml::read::<JournalEntry>(&path)? {
-                found.push((path, record));
-            }
+        if path.extension().is_some_and(|ext| ext == "yaml")
+            && let Some(record) = yaml::read::<JournalEntry>(&path)?
+        {
+            found.push((path, record));
         }
     }
-    found.sort_by(|a, b| a.1.started.cmp(&b.1.started));
+    found.sort_by_key(|a| a.1.started);
     Ok(found)
 }
 

@@ -125,7 +125,7 @@ pub fn create(
             gid,
             password_hash,
             suspended: None,
-            reseller: req.reseller.then(|| ResellerLimits { max_accounts: req.max_accounts }),
+            reseller: req.reseller.then_some(ResellerLimits { max_accounts: req.max_accounts }),
             created: now,
         };
         let domain = Domain {
@@ -155,7 +155,13 @@ pub fn create(
 
         journal.step("vhost")?;
         let domains = panel.store.domains(&account.username)?;
-        let maps = web::site_changes(panel, &templates, &account, &domains, &[req.domain.clone()])?;
+        let maps = web::site_changes(
+            panel,
+            &templates,
+            &account,
+            &domains,
+            std::slice::from_ref(&req.domain),
+        )?;
         web::apply_nginx(panel, &maps)?;
         panel.fault_point("account.create:after_vhost");
         Ok(account)
@@ -348,10 +354,10 @@ fn set_suspension(
         panel.store.write_account(&previous)?;
         return Err(e);
     }
-    if account.suspended.is_some() {
-        if let Some(auth) = &panel.auth {
-            auth.revoke_sessions(user.as_str())?;
-        }
+    if account.suspended.is_some()
+        && let Some(auth) = &panel.auth
+    {
+        auth.revoke_sessions(user.as_str())?;
     }
     tracing::info!(user = %user, suspended = account.suspended.is_some(), "suspension changed");
     Ok(AccountView::of(&account))

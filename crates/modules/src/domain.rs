@@ -157,7 +157,13 @@ fn add(
         journal.step("vhost")?;
         let mut all = domains.clone();
         all.push(record.clone());
-        let maps = web::site_changes(panel, &panel.templates()?, &account, &all, &[name.clone()])?;
+        let maps = web::site_changes(
+            panel,
+            &panel.templates()?,
+            &account,
+            &all,
+            std::slice::from_ref(&name),
+        )?;
         web::apply_nginx(panel, &maps)?;
         Ok(())
     })();
@@ -202,10 +208,10 @@ fn check_name_free(panel: &Panel, user: &Username, name: &DomainName) -> Result<
     }
     let mut ancestor = name.parent();
     while let Some(parent) = ancestor {
-        if let Some(owner) = panel.store.domain_owner(&parent)? {
-            if &owner != user {
-                return Err(ModuleError::Conflict(format!("{parent} belongs to another account")));
-            }
+        if let Some(owner) = panel.store.domain_owner(&parent)?
+            && &owner != user
+        {
+            return Err(ModuleError::Conflict(format!("{parent} belongs to another account")));
         }
         ancestor = parent.parent();
     }

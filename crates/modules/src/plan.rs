@@ -38,10 +38,10 @@ pub fn save(panel: &Panel, actor: &Actor, req: SavePlan) -> Result<Plan> {
             return Err(ModuleError::Forbidden("only administrators manage plans".into()));
         }
     };
-    if let Some(existing) = panel.store.plan(&req.name)? {
-        if !may_edit(actor, &existing) {
-            return Err(ModuleError::Conflict(format!("plan {} exists", req.name)));
-        }
+    if let Some(existing) = panel.store.plan(&req.name)?
+        && !may_edit(actor, &existing)
+    {
+        return Err(ModuleError::Conflict(format!("plan {} exists", req.name)));
     }
     let plan = Plan { version: STATE_VERSION, name: req.name, limits: req.limits, owner };
     panel.store.write_plan(&plan)?;

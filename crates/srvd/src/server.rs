@@ -43,16 +43,16 @@ async fn openapi(State(s): State<PortState>) -> Response {
 async fn not_found(request: Request) -> Response {
     let op_id = new_op_id();
     let path = request.uri().path().to_string();
-    if !path.starts_with("/api/") {
-        if let Some(asset) = hs_ui::asset(&path) {
-            let headers = [
-                (header::CONTENT_TYPE, asset.mime),
-                (header::CACHE_CONTROL, "no-cache"),
-                (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-                (header::CONTENT_SECURITY_POLICY, hs_ui::CONTENT_SECURITY_POLICY),
-            ];
-            return with_op_id((headers, asset.body).into_response(), &op_id);
-        }
+    if !path.starts_with("/api/")
+        && let Some(asset) = hs_ui::asset(&path)
+    {
+        let headers = [
+            (header::CONTENT_TYPE, asset.mime),
+            (header::CACHE_CONTROL, "no-cache"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (header::CONTENT_SECURITY_POLICY, hs_ui::CONTENT_SECURITY_POLICY),
+        ];
+        return with_op_id((headers, asset.body).into_response(), &op_id);
     }
     error_response(&ApiError::not_found(format!("no such route: {path}")), &op_id)
 }

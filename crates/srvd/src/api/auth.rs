@@ -52,10 +52,10 @@ fn login(c: &Call<'_>) -> Result<Reply, ApiError> {
 
 /// `Some(role)` when the password is right and the user may log in on this port.
 fn verify(c: &Call<'_>, name: &str, password: &str) -> Result<Option<Role>, ApiError> {
-    if c.portal == Portal::Admin {
-        if let Some(hash) = c.app.admins.get_hash(name)? {
-            return Ok(hs_auth::verify_password(&hash, password).then_some(Role::Admin));
-        }
+    if c.portal == Portal::Admin
+        && let Some(hash) = c.app.admins.get_hash(name)?
+    {
+        return Ok(hs_auth::verify_password(&hash, password).then_some(Role::Admin));
     }
     let account = match name.parse::<Username>() {
         Ok(user) => {
