@@ -64,6 +64,9 @@ impl Entry {
     }
 }
 
+/// How many more failures an address may have than a single username.
+const IP_FACTOR: u32 = 4;
+
 /// Counts failed logins per client address and per username, and locks either out for a
 /// while once it failed too often. `Send + Sync`; memory is capped at 100 000 entries.
 #[derive(Debug)]
@@ -133,7 +136,7 @@ impl LoginGuard {
                 entry.window_start = now;
             }
             entry.failures += 1;
-            if entry.failures >= self.max_failures {
+            if entry.failures >= self.limit(&key) {
                 entry.locked_until = Some(now + self.lockout);
                 entry.failures = 0;
                 entry.window_start = now;
@@ -145,11 +148,23 @@ impl LoginGuard {
         }
     }
 
-    /// Records a successful login: forgets the failures of this username and this address.
+    /// Records a successful login: forgets the failures of this username. The address
+    /// keeps its count, or a guesser could reset it by logging into an account of its own.
     pub fn record_success(&self, ip: IpAddr, username: &str) {
         let mut entries = self.entries();
         for key in Key::pair(ip, username) {
-            entries.remove(&key);
+            if matches!(key, Key::User(_)) {
+                entries.remove(&key);
+            }
+        }
+    }
+
+    /// An address stands for many people (an office, a NAT): it may fail more often
+    /// than one name before it is locked out.
+    fn limit(&self, key: &Key) -> u32 {
+        match key {
+            Key::User(_) => self.max_failures,
+            Key::Ip(_) => self.max_failures.saturating_mul(IP_FACTOR),
         }
     }
 
@@ -255,9 +270,11 @@ mod tests {
     #[test]
     fn locks_per_ip_across_usernames() {
         let g = guard();
-        for (i, name) in ["a", "b", "c"].into_iter().enumerate() {
-            assert!(g.check(ip(1), name).is_ok(), "attempt {i}");
-            g.record_failure(ip(1), name);
+        // An address may fail IP_FACTOR times the per-name limit.
+        for i in 0..3 * IP_FACTOR {
+            let name = format!("n{i}");
+            assert!(g.check(ip(1), &name).is_ok(), "attempt {i}");
+            g.record_failure(ip(1), &name);
         }
         // Address locked, whatever the name; other addresses and names are fine.
         let wait = g.check(ip(1), "zed").unwrap_err();
@@ -289,14 +306,14 @@ mod tests {
     fn loopback_is_not_exempt() {
         let g = guard();
         let lo = IpAddr::V4(Ipv4Addr::LOCALHOST);
-        for _ in 0..3 {
+        for _ in 0..3 * IP_FACTOR {
             g.record_failure(lo, "x");
         }
         assert!(g.check(lo, "y").is_err());
     }
 
     #[test]
-    fn success_clears_counters() {
+    fn success_clears_the_name_but_not_the_address() {
         let g = guard();
         g.record_failure(ip(1), "alice");
         g.record_failure(ip(1), "alice");
@@ -306,6 +323,17 @@ mod tests {
         assert!(g.check(ip(1), "alice").is_ok());
         g.record_failure(ip(1), "alice");
         assert!(g.check(ip(1), "alice").is_err());
+
+        // Guessing other names from one address, with successes in between, still
+        // locks the address after four times the per-name limit.
+        let g = guard();
+        for n in 0..11 {
+            g.record_failure(ip(2), &format!("victim{n}"));
+            g.record_success(ip(2), "attacker");
+        }
+        assert!(g.check(ip(2), "someone").is_ok());
+        g.record_failure(ip(2), "victim11");
+        assert!(g.check(ip(2), "someone").is_err());
     }
 
     #[test]
@@ -326,7 +354,7 @@ mod tests {
     fn memory_is_capped_and_locks_survive_eviction() {
         let mut g = guard();
         g.cap = 100;
-        for _ in 0..3 {
+        for _ in 0..3 * IP_FACTOR {
             g.record_failure(ip(1), "victim");
         }
         for i in 0..500 {

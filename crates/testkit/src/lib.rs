@@ -81,7 +81,7 @@ impl Sandbox {
         let mut text = std::fs::read_to_string(&path).unwrap();
         edit(&mut text);
         std::fs::write(&path, text).unwrap();
-        std::fs::remove_file(self.root.join("sandbox.json")).unwrap();
+        let old_pid = self.info.srvd_pid;
         let log = std::fs::OpenOptions::new()
             .append(true)
             .open(format!("{}.up.log", self.root.display()))
@@ -95,7 +95,12 @@ impl Sandbox {
             .stderr(log)
             .spawn()
             .unwrap();
-        self.info = wait_for_info(&self.root);
+        // `sandbox.json` is rewritten once the new hs-srvd answers.
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while read_info(&self.root).is_none_or(|info| info.srvd_pid == old_pid) {
+            assert!(Instant::now() < deadline, "the sandbox did not come back");
+            std::thread::sleep(Duration::from_millis(50));
+        }
         self.wait_srvd();
     }
 

@@ -186,3 +186,52 @@ fn the_cli_manages_accounts_with_json_and_exit_codes() {
     assert!(out.status.success());
     assert_eq!(sandbox.web(&domain, "/").0, 404);
 }
+
+#[test]
+fn plan_limits_hold_and_a_second_start_keeps_everything() {
+    let mut sandbox = Sandbox::start();
+    let admin = sandbox.admin();
+    let reply = admin.call(
+        "plan/save",
+        json!({ "name": "tiny", "limits": { "addon_domains": 0, "subdomains": 1 } }),
+    );
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let user = unique("plan");
+    let domain = format!("{user}.test");
+    let reply = admin.call(
+        "account/create",
+        json!({ "username": user, "domain": domain, "password": "Plan-Pass-123", "plan": "tiny" }),
+    );
+    assert_eq!(reply.status, 200, "{}", reply.body);
+
+    let me = sandbox.user(&user, "Plan-Pass-123");
+    let reply = me.call("domain/add", json!({ "domain": format!("more-{user}.test") }));
+    assert_eq!((reply.status, reply.code()), (403, "limit_reached"), "{}", reply.body);
+    let sub = |label: &str| {
+        me.call("domain/add_subdomain", json!({ "domain": domain, "subdomain": label }))
+    };
+    assert_eq!(sub("one").status, 200);
+    assert_eq!(sub("two").status, 403);
+
+    // A plan the account's usage does not fit is refused; a bigger one is fine.
+    assert_eq!(
+        admin.call("plan/save", json!({ "name": "none", "limits": { "subdomains": 0 } })).status,
+        200
+    );
+    let reply = admin.call("account/change_plan", json!({ "username": user, "plan": "none" }));
+    assert_eq!(reply.status, 403, "{}", reply.body);
+    assert_eq!(
+        admin.call("account/change_plan", json!({ "username": user, "plan": "default" })).status,
+        200
+    );
+    assert_eq!(me.call("domain/add", json!({ "domain": format!("more-{user}.test") })).status, 200);
+
+    // Stop and start the sandbox: same admin password, same accounts, sites up.
+    let password = sandbox.info.admin_password.clone();
+    sandbox.restart_with_config(|_| {});
+    assert_eq!(sandbox.info.admin_password, password);
+    assert_eq!(sandbox.web(&domain, "/").0, 200);
+    assert_eq!(sandbox.web(&format!("one.{domain}"), "/").0, 200);
+    let listed = sandbox.admin().get("account/list", "");
+    assert_eq!(listed.body["accounts"].as_array().unwrap().len(), 1);
+}
