@@ -34,6 +34,16 @@ struct Cli {
 enum Command {
     /// Start the sandbox (private nginx, PHP-FPM and hs-srvd) until Ctrl-C.
     Up,
+    /// Prepare this server for the panel (system layout): config, web layout, the
+    /// default plan, and the administrator, whose password is read from stdin.
+    Init {
+        /// The server's own host name, e.g. server1.example.com.
+        #[arg(long)]
+        hostname: String,
+        /// The address customers' sites resolve to.
+        #[arg(long)]
+        ip: std::net::IpAddr,
+    },
     /// Accounts (HS::Account).
     #[command(subcommand)]
     Account(AccountCmd),
@@ -161,6 +171,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         return up::run(dir);
     }
 
+    if let Command::Init { hostname, ip } = &cli.command {
+        return init(&layout, hostname, *ip);
+    }
+
     let config = PanelConfig::read(&layout.panel_config())?;
     let panel = local_panel(layout, config);
     let out = Out { json: cli.json };
@@ -168,7 +182,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let op = format!("cli-{}", std::process::id());
 
     match cli.command {
-        Command::Up => Ok(()),
+        Command::Up | Command::Init { .. } => Ok(()),
         Command::Recover => {
             let n = account::recover(&panel)?;
             out.say(&serde_json::json!({ "recovered": n }), &format!("{n} operations recovered"))
@@ -317,6 +331,37 @@ impl Out {
         }
         Ok(())
     }
+}
+
+/// `hspanel init`: idempotent; an existing `hspanel.yaml` is kept as it is.
+fn init(layout: &Layout, hostname: &str, ip: std::net::IpAddr) -> anyhow::Result<()> {
+    if layout.is_sandbox() {
+        anyhow::bail!("`hspanel init` prepares a real server; a sandbox is prepared by `up`");
+    }
+    let path = layout.panel_config();
+    let config = if path.exists() {
+        PanelConfig::read(&path)?
+    } else {
+        let mut config = PanelConfig::system_default(hostname.parse()?);
+        config.server_ip = ip;
+        config.write(&path)?;
+        config
+    };
+
+    // Debian's stock site claims the default server on port 80, which is ours now.
+    let stock = layout.path("etc/nginx/sites-enabled/default");
+    if stock.exists() {
+        std::fs::remove_file(&stock)?;
+        println!("disabled nginx's stock default site ({})", stock.display());
+    }
+    let panel = local_panel(layout.clone(), config);
+    hs_modules::web::install_layout(&panel)?;
+    hs_modules::plan::ensure_default(&panel)?;
+    let admins = hs_auth::AdminStore::open(&layout.auth_dir());
+    admins.set("admin", &read_password()?)?;
+    panel.pipeline.reload("nginx")?;
+    println!("HS-Panel is set up; start hs-srvd, then log in as admin on port 2086");
+    Ok(())
 }
 
 /// One line from stdin, without its line break: passwords never travel in argv.
