@@ -22,15 +22,15 @@ pub fn install_layout(panel: &Panel) -> Result<()> {
         suspended_dir: layout.suspended_page_dir(),
         php_sockets: layout.php_sockets(),
     };
-    let text = render::nginx_layout(&panel.templates()?, &view)?;
+    let templates = panel.templates()?;
+    let text = render::nginx_layout(&templates, &view)?;
     let path = layout.nginx_panel_conf();
     fsutil::write_keeping_backup(&path, text.as_bytes(), 0o644).map_err(ModuleError::internal)?;
 
+    // The page a suspended site shows: a template an administrator may replace.
     let page = layout.suspended_page_dir().join("index.html");
-    let html = include_str!("../../config/share/suspended/index.html");
-    if !page.exists() {
-        fsutil::write_atomic(&page, html.as_bytes(), 0o644).map_err(ModuleError::internal)?;
-    }
+    let html = templates.source("share/suspended.html").unwrap_or_default();
+    fsutil::write_atomic(&page, html.as_bytes(), 0o644).map_err(ModuleError::internal)?;
     for dir in [layout.nginx_site_maps(), layout.php_sockets(), layout.nginx_logs()] {
         std::fs::create_dir_all(&dir).map_err(ModuleError::internal)?;
     }
