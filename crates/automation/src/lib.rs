@@ -6,11 +6,10 @@
 //!   secrets on stdin;
 //! - a config reaches a service only after the service's own check passed, and a
 //!   failed check or reload leaves the previous files in place;
-//! - reloads requested close together are merged into one.
+//! - changes arriving together are group-committed: one check, one reload.
 
 pub mod exec;
 pub mod pipeline;
-pub mod reload;
 
 pub use exec::{Cmd, ExecError};
 pub use pipeline::{Applied, FileChange, Pipeline, PipelineError, ServiceDriver};

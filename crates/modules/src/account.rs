@@ -89,6 +89,10 @@ pub fn create(
     let password_hash = hs_auth::hash_password(&req.password)?;
     let web_gid = system::gid_of_group(&panel.config.web.web_user)?;
 
+    // Creations started together should also reach the services together.
+    let php_intent = panel.pipeline.intent("php-fpm")?;
+    let nginx_intent = panel.pipeline.intent("nginx")?;
+
     // Phase 1, under the accounts lock: every check, the claims and the Linux user.
     let accounts_lock = locks::accounts(&panel.layout)?;
     check_new_account(panel, actor, &req)?;
@@ -150,7 +154,7 @@ pub fn create(
 
         let templates = panel.templates()?;
         journal.step("php_pool")?;
-        web::apply_php(panel, &[web::pool_change(panel, &templates, &account)?])?;
+        php_intent.apply(&[web::pool_change(panel, &templates, &account)?])?;
         panel.fault_point("account.create:after_php_pool");
 
         journal.step("vhost")?;
@@ -162,7 +166,7 @@ pub fn create(
             &domains,
             std::slice::from_ref(&req.domain),
         )?;
-        web::apply_nginx(panel, &maps)?;
+        nginx_intent.apply(&maps)?;
         panel.fault_point("account.create:after_vhost");
         Ok(account)
     });
