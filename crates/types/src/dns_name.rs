@@ -210,7 +210,11 @@ impl Target {
 
     /// Its length once completed with `zone`, to check the 253-character limit.
     pub fn full_len(&self, zone: &DomainName) -> usize {
-        if self.0.ends_with('.') { self.0.len() - 1 } else { self.0.len() + 1 + zone.as_str().len() }
+        if self.0.ends_with('.') {
+            self.0.len() - 1
+        } else {
+            self.0.len() + 1 + zone.as_str().len()
+        }
     }
 }
 

@@ -20,8 +20,9 @@ pub const TXT_CHUNK: usize = 255;
 /// The most text one TXT record may carry, all strings together.
 pub const MAX_TXT_LEN: usize = 4096;
 
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
-#[derive(serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug, serde::Serialize, serde::Deserialize,
+)]
 #[serde(try_from = "String", into = "String")]
 pub enum RecordType {
     A,
@@ -99,8 +100,9 @@ impl std::fmt::Display for RecordType {
 }
 
 /// A record's time to live, in seconds, between [`MIN_TTL`] and [`MAX_TTL`].
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
-#[derive(serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug, serde::Serialize, serde::Deserialize,
+)]
 #[serde(try_from = "i64", into = "u32")]
 pub struct Ttl(u32);
 
@@ -169,11 +171,23 @@ pub enum RecordData {
     A(Ipv4Addr),
     Aaaa(Ipv6Addr),
     Cname(Target),
-    Mx { preference: u16, exchange: Target },
+    Mx {
+        preference: u16,
+        exchange: Target,
+    },
     /// The character-strings, each at most 255 bytes.
     Txt(Vec<Vec<u8>>),
-    Srv { priority: u16, weight: u16, port: u16, target: Target },
-    Caa { flags: u8, tag: String, value: Vec<u8> },
+    Srv {
+        priority: u16,
+        weight: u16,
+        port: u16,
+        target: Target,
+    },
+    Caa {
+        flags: u8,
+        tag: String,
+        value: Vec<u8>,
+    },
     Ns(Target),
 }
 
@@ -200,7 +214,11 @@ fn no_controls(rtype: RecordType, value: &str) -> Result<(), InvalidValue> {
     }
 }
 
-fn number<T: std::str::FromStr>(rtype: RecordType, what: &str, s: Option<&str>) -> Result<T, InvalidValue> {
+fn number<T: std::str::FromStr>(
+    rtype: RecordType,
+    what: &str,
+    s: Option<&str>,
+) -> Result<T, InvalidValue> {
     let s = s.ok_or_else(|| invalid(rtype, format!("the {what} is missing")))?;
     s.parse().map_err(|_| invalid(rtype, format!("the {what} {s:?} is not a valid number")))
 }
