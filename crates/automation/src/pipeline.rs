@@ -104,6 +104,35 @@ impl Pipeline {
         Ok(applied)
     }
 
+    /// Like [`Pipeline::apply`] for a change that concerns one part of a service
+    /// (one DNS zone): `check` replaces the driver's whole-service check and runs
+    /// under the service lock; `activate` (e.g. `rndc reload ZONE`) replaces the
+    /// merged whole-service reload. On any failure the previous files are back.
+    pub fn apply_scoped(
+        &self,
+        service: &str,
+        changes: &[FileChange],
+        check: &dyn Fn() -> Result<(), String>,
+        activate: &dyn Fn() -> Result<(), String>,
+    ) -> Result<Applied, PipelineError> {
+        let (name, _) = self.service(service)?;
+        let applied = self.write_and_check_with(name, changes, check)?;
+        if let Err(reason) = activate() {
+            self.restore_locked(name, &applied);
+            return Err(PipelineError::ReloadFailed { service: name.to_string(), reason });
+        }
+        Ok(applied)
+    }
+
+    /// Asks for a (merged) whole-service reload without a check: for callers
+    /// whose [`Pipeline::apply_scoped`] check already covered their change.
+    pub fn request_reload(&self, service: &str) -> Result<(), PipelineError> {
+        let (name, svc) = self.service(service)?;
+        svc.reloader
+            .reload()
+            .map_err(|reason| PipelineError::ReloadFailed { service: name.to_string(), reason })
+    }
+
     /// Puts back what an earlier [`Pipeline::apply`] replaced, checks and reloads.
     pub fn revert(&self, applied: &Applied) -> Result<(), PipelineError> {
         let (name, svc) = self.service(applied.service)?;
@@ -141,6 +170,15 @@ impl Pipeline {
         svc: &Service,
         changes: &[FileChange],
     ) -> Result<Applied, PipelineError> {
+        self.write_and_check_with(name, changes, &|| svc.driver.check())
+    }
+
+    fn write_and_check_with(
+        &self,
+        name: &'static str,
+        changes: &[FileChange],
+        check: &dyn Fn() -> Result<(), String>,
+    ) -> Result<Applied, PipelineError> {
         let write_err = |reason: String| PipelineError::Write { service: name.to_string(), reason };
         let _lock = locks::service(&self.layout, name).map_err(|e| write_err(e.to_string()))?;
 
@@ -161,7 +199,7 @@ impl Pipeline {
             }
         }
 
-        if let Err(reason) = svc.driver.check() {
+        if let Err(reason) = check() {
             restore(&applied);
             tracing::warn!(service = name, "config check failed, previous files restored");
             return Err(PipelineError::CheckFailed { service: name.to_string(), reason });

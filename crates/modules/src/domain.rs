@@ -159,6 +159,10 @@ fn add(
         all.push(record.clone());
         let maps = web::site_changes(panel, &panel.templates()?, &account, &all, &[name.clone()])?;
         web::apply_nginx(panel, &maps)?;
+
+        // HS::DNS: a zone for the domain, or its records in the parent's zone.
+        journal.step("dns")?;
+        crate::dns::domain_added(panel, user, &record)?;
         Ok(())
     })();
 
@@ -284,6 +288,9 @@ fn undo_add(panel: &Panel, user: &Username, name: &DomainName, steps: &[String])
     if did("state") {
         panel.store.remove_domain(user, name)?;
     }
+    if did("dns") {
+        crate::dns::domain_removed(panel, user, name)?;
+    }
     if did("domain_claim") {
         panel.store.release_domain(name, user)?;
     }
@@ -358,7 +365,7 @@ pub fn delete(
 }
 
 fn finish_delete(panel: &Panel, user: &Username, name: &DomainName) -> Result<()> {
-    let all = ["vhost", "state", "domain_claim"].map(String::from);
+    let all = ["vhost", "state", "dns", "domain_claim"].map(String::from);
     undo_add(panel, user, name, &all)
 }
 
