@@ -14,6 +14,11 @@
 //!
 //! Other modules publish their records with [`publish`] (mail: SPF, DKIM, DMARC):
 //! each module owns the records it published, marked with its source.
+//!
+//! FIXME: DNSSEC (a per-zone `dnssec-policy`, the DS record shown to the user) is
+//! not implemented; zones are served unsigned.
+//! FIXME: plans have no DNS limit yet; a zone is capped at
+//! [`hs_config::zone::MAX_RECORDS`] records whatever the plan.
 
 use hs_automation::FileChange;
 use hs_config::locks;
