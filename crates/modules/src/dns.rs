@@ -464,23 +464,35 @@ fn new_zone(panel: &Panel, user: &Username, domain: &DomainName, template: &str)
     zone.serial = zone::next_serial(0, today());
     let text = render_zone(panel, &zone)?;
 
-    let _zones = locks::service(&panel.layout, "dns-zones")?;
-    zone::write(&panel.layout, &zone)?;
     let bind = Bind::new(&panel.layout);
     let file = panel.layout.zone_file(domain);
-    let changes = [FileChange::write(file.clone(), text), zones_conf(panel, Some(domain), None)?];
-    let check = || {
-        use hs_automation::ServiceDriver;
-        bind.check_zone(domain.as_str(), &file)?;
-        bind.check()
-    };
-    let activate = || {
-        panel.pipeline.request_reload("bind").map_err(|e| e.to_string())?;
-        bind.wait_serial(domain.as_str(), zone.serial)
-    };
-    if let Err(e) = panel.pipeline.apply_scoped("bind", &changes, &check, &activate) {
-        zone::remove(&panel.layout, user, domain)?;
-        return Err(e.into());
+    {
+        // Listing the zone files and writing the declarations is one step, so
+        // two creations never drop each other's zone.
+        let _zones = locks::service(&panel.layout, "dns-zones")?;
+        zone::write(&panel.layout, &zone)?;
+        let changes =
+            [FileChange::write(file.clone(), text), zones_conf(panel, Some(domain), None)?];
+        let check = || {
+            use hs_automation::ServiceDriver;
+            bind.check_zone(domain.as_str(), &file)?;
+            bind.check()
+        };
+        let written = panel.pipeline.apply_scoped("bind", &changes, &check, &|| Ok(()));
+        if let Err(e) = written {
+            zone::remove(&panel.layout, user, domain)?;
+            return Err(e.into());
+        }
+    }
+    // Outside the lock, so creations close together share one `rndc reconfig`.
+    let live = panel
+        .pipeline
+        .request_reload("bind")
+        .map_err(|e| e.to_string())
+        .and_then(|()| bind.wait_serial(domain.as_str(), zone.serial));
+    if let Err(e) = live {
+        remove_zone(panel, user, domain)?;
+        return Err(ModuleError::Service(format!("named did not load {domain}: {e}")));
     }
     tracing::info!(zone = %domain, user = %user, "zone created");
     Ok(zone)

@@ -16,10 +16,10 @@ use std::time::{Duration, SystemTime};
 use hs_automation::{Cmd, ServiceDriver};
 use hs_config::Layout;
 
-use crate::proc;
-
 /// How long a zone may take to show its new serial after a reload.
 const LOAD_LIMIT: Duration = Duration::from_secs(10);
+/// Between two `rndc zonestatus` polls: each is a process, so not too often.
+const POLL: Duration = Duration::from_millis(15);
 
 #[derive(Debug, Clone)]
 pub struct Bind {
@@ -64,7 +64,7 @@ impl Bind {
             let out = self.rndc()?.arg("reload").arg(zone).run().map_err(|e| e.to_string())?;
             let up_to_date = out.stdout.contains("up-to-date");
             let wait = if up_to_date { Duration::from_millis(200) } else { LOAD_LIMIT };
-            if proc::wait_until(wait, || self.zone_serial(zone) == Some(serial)) {
+            if poll(wait, || self.zone_serial(zone) == Some(serial)) {
                 return Ok(());
             }
         }
@@ -73,7 +73,7 @@ impl Bind {
 
     /// Waits until named serves `zone` at `serial` (after a reconfig added it).
     pub fn wait_serial(&self, zone: &str, serial: u32) -> Result<(), String> {
-        if proc::wait_until(LOAD_LIMIT, || self.zone_serial(zone) == Some(serial)) {
+        if poll(LOAD_LIMIT, || self.zone_serial(zone) == Some(serial)) {
             Ok(())
         } else {
             Err(format!("named does not serve serial {serial} of {zone}"))
@@ -102,6 +102,20 @@ impl Bind {
     /// Stops named through its control channel.
     pub fn stop(&self) -> Result<(), String> {
         self.rndc()?.arg("stop").run().map(|_| ()).map_err(|e| e.to_string())
+    }
+}
+
+/// Checks `ready` at once, then every [`POLL`] until `limit`.
+fn poll(limit: Duration, mut ready: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        if ready() {
+            return true;
+        }
+        if std::time::Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(POLL);
     }
 }
 
