@@ -153,10 +153,10 @@ impl Zone {
             if rec.name.fqdn(zone).len() > 254 {
                 return bad(format!("{} is longer than 253 characters", rec.name.fqdn(zone)));
             }
-            if let Some(target) = rec.data.target() {
-                if target.full_len(zone) > 253 {
-                    return bad(format!("the target of {} is too long", rec.name));
-                }
+            if let Some(target) = rec.data.target()
+                && target.full_len(zone) > 253
+            {
+                return bad(format!("the target of {} is too long", rec.name));
             }
             let key = (rec.name.clone(), rec.rtype(), rec.data.to_zone());
             if !seen.insert(key) {
@@ -240,10 +240,10 @@ pub fn read(
 ) -> Result<Option<Zone>, StateError> {
     let path = layout.zone_state(user, domain);
     let zone: Option<Zone> = yaml::read(&path)?;
-    if let Some(z) = &zone {
-        if z.version != STATE_VERSION || &z.domain != domain || &z.owner != user {
-            return Err(StateError::corrupt(&path, "record does not match its file name".into()));
-        }
+    if let Some(z) = &zone
+        && (z.version != STATE_VERSION || &z.domain != domain || &z.owner != user)
+    {
+        return Err(StateError::corrupt(&path, "record does not match its file name".into()));
     }
     Ok(zone)
 }

@@ -169,10 +169,10 @@ fn entries(text: &str) -> Result<Vec<Entry>, ParseError> {
     while let Some(c) = chars.next() {
         if at_line_start && depth == 0 {
             at_line_start = false;
-            if let Some(entry) = current.take() {
-                if !entry.tokens.is_empty() {
-                    out.push(entry);
-                }
+            if let Some(entry) = current.take()
+                && !entry.tokens.is_empty()
+            {
+                out.push(entry);
             }
             current = Some(Entry {
                 line: line_no,
@@ -240,10 +240,10 @@ fn entries(text: &str) -> Result<Vec<Entry>, ParseError> {
     if depth != 0 {
         return Err(ParseError { line: line_no, reason: "a '(' is not closed".into() });
     }
-    if let Some(entry) = current {
-        if !entry.tokens.is_empty() {
-            out.push(entry);
-        }
+    if let Some(entry) = current
+        && !entry.tokens.is_empty()
+    {
+        out.push(entry);
     }
     Ok(out)
 }

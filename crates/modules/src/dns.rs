@@ -526,10 +526,10 @@ fn zones_conf(
     for entry in std::fs::read_dir(layout.zone_files()).into_iter().flatten().flatten() {
         let file = entry.file_name();
         let Some(stem) = file.to_str().and_then(|f| f.strip_suffix(".db")) else { continue };
-        if let Ok(name) = stem.parse::<DomainName>() {
-            if name.as_str() == stem {
-                names.push(name);
-            }
+        if let Ok(name) = stem.parse::<DomainName>()
+            && name.as_str() == stem
+        {
+            names.push(name);
         }
     }
     names.extend(add.cloned());

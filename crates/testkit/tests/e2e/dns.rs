@@ -83,7 +83,10 @@ fn a_new_account_has_a_zone_that_follows_its_records() {
     // MX with its priority in its own field, and a long TXT split into strings.
     let reply = me.call(
         "dns/add_record",
-        json!({ "domain": zone, "type": "MX", "name": "@", "value": "mx2.example.net.", "priority": 20 }),
+        json!({
+            "domain": zone, "type": "MX", "name": "@",
+            "value": "mx2.example.net.", "priority": 20,
+        }),
     );
     assert_eq!(reply.status, 200, "{}", reply.body);
     let key = format!("v=DKIM1; k=rsa; p={}\"\\", "A".repeat(400));
@@ -240,7 +243,10 @@ fn bad_records_are_refused_and_the_zone_file_is_untouched() {
         ),
         (
             "dns/add_record",
-            json!({ "username": bob, "domain": bob_zone, "type": "A", "name": "x", "value": "192.0.2.1" }),
+            json!({
+                "username": bob, "domain": bob_zone,
+                "type": "A", "name": "x", "value": "192.0.2.1",
+            }),
         ),
         ("dns/list_records", json!({ "domain": bob_zone })),
         ("dns/delete_record", json!({ "domain": bob_zone, "id": 1 })),
