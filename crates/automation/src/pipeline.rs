@@ -162,6 +162,7 @@ impl Drop for Intent {
 /// The set of services the panel drives, each with its driver and committer.
 #[derive(Clone)]
 pub struct Pipeline {
+    layout: Layout,
     services: Arc<BTreeMap<&'static str, Arc<Service>>>,
 }
 
@@ -182,16 +183,16 @@ impl Pipeline {
                 arrived: Condvar::new(),
             });
             let worker = Arc::clone(&service);
-            let layout = layout.clone();
+            let worker_layout = layout.clone();
             let spawned = std::thread::Builder::new()
                 .name(format!("commit-{}", service.name))
-                .spawn(move || commit_loop(&layout, &worker));
+                .spawn(move || commit_loop(&worker_layout, &worker));
             if let Err(e) = spawned {
                 tracing::error!(service = service.name, "cannot start the committer: {e}");
             }
             services.insert(service.name, service);
         }
-        Pipeline { services: Arc::new(services) }
+        Pipeline { layout, services: Arc::new(services) }
     }
 
     /// Writes `changes`, checks, reloads. On failure every file is as it was and
@@ -205,6 +206,45 @@ impl Pipeline {
         let service = Arc::clone(self.service(service)?);
         service.queue.lock().unwrap_or_else(PoisonError::into_inner).announced += 1;
         Ok(Intent { service: Some(service) })
+    }
+
+    /// Like [`Pipeline::apply`] for a change that concerns one part of a service
+    /// (one DNS zone), outside the group commit: `check` replaces the driver's
+    /// whole-service check and runs under the service lock; `activate` (e.g.
+    /// `rndc reload ZONE`) replaces the whole-service reload. On any failure the
+    /// previous files are back.
+    pub fn apply_scoped(
+        &self,
+        service: &str,
+        changes: &[FileChange],
+        check: &dyn Fn() -> Result<(), String>,
+        activate: &dyn Fn() -> Result<(), String>,
+    ) -> Result<Applied, PipelineError> {
+        let service = self.service(service)?;
+        let name = service.name;
+        let lock =
+            locks::service(&self.layout, name).map_err(|e| write_error(name, e.to_string()))?;
+        let applied = write(name, changes)?;
+        if let Err(reason) = check() {
+            restore(&applied);
+            tracing::warn!(service = name, "config check failed, previous files restored");
+            return Err(PipelineError::CheckFailed { service: name.into(), reason });
+        }
+        drop(lock);
+
+        if let Err(reason) = activate() {
+            if let Ok(_lock) = locks::service(&self.layout, name) {
+                restore(&applied);
+            }
+            return Err(PipelineError::ReloadFailed { service: name.into(), reason });
+        }
+        Ok(applied)
+    }
+
+    /// A whole-service check and reload, group-committed with other changes: for
+    /// callers whose [`Pipeline::apply_scoped`] changed what the service loads.
+    pub fn request_reload(&self, service: &str) -> Result<(), PipelineError> {
+        self.reload(service)
     }
 
     /// Puts back what an earlier [`Pipeline::apply`] replaced, checks and reloads.

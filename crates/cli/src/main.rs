@@ -13,7 +13,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use hs_config::{Layout, PanelConfig};
-use hs_modules::{Actor, ModuleError, Panel, account, domain, plan};
+use hs_modules::{Actor, ModuleError, Panel, account, dns, domain, plan};
 use hs_types::{DomainName, HostLabel, Password, PlanName, RedirectStatus, RedirectUrl, Username};
 use serde::Serialize;
 
@@ -50,6 +50,9 @@ enum Command {
     /// Domains of an account (HS::Domain).
     #[command(subcommand)]
     Domain(DomainCmd),
+    /// DNS zones and records (HS::DNS).
+    #[command(subcommand)]
+    Dns(DnsCmd),
     /// Hosting plans.
     #[command(subcommand)]
     Plan(PlanCmd),
@@ -131,6 +134,89 @@ enum DomainCmd {
     },
 }
 
+/// A record's fields, as in the API.
+#[derive(clap::Args)]
+struct RecordArgs {
+    /// A, AAAA, CNAME, MX, TXT, SRV, CAA or NS.
+    #[arg(long = "type")]
+    rtype: String,
+    /// Relative to the zone (`@` for the apex), or absolute inside it.
+    #[arg(long)]
+    name: String,
+    /// As in a zone file (`10 mail` for MX); TXT as plain text.
+    #[arg(long)]
+    value: String,
+    #[arg(long)]
+    ttl: Option<i64>,
+    #[arg(long)]
+    priority: Option<u16>,
+}
+
+impl RecordArgs {
+    fn input(&self) -> anyhow::Result<dns::RecordInput> {
+        Ok(dns::RecordInput {
+            rtype: self.rtype.parse()?,
+            name: self.name.clone(),
+            value: self.value.clone(),
+            ttl: self.ttl.map(hs_types::Ttl::try_from).transpose()?,
+            priority: self.priority,
+        })
+    }
+}
+
+#[derive(Subcommand)]
+enum DnsCmd {
+    CreateZone {
+        username: String,
+        domain: String,
+        #[arg(long)]
+        template: Option<String>,
+    },
+    DeleteZone {
+        username: String,
+        domain: String,
+    },
+    /// The zone's records with their ids.
+    List {
+        username: String,
+        domain: String,
+    },
+    Add {
+        username: String,
+        domain: String,
+        #[command(flatten)]
+        record: RecordArgs,
+    },
+    Edit {
+        username: String,
+        domain: String,
+        id: u64,
+        #[command(flatten)]
+        record: RecordArgs,
+    },
+    Delete {
+        username: String,
+        domain: String,
+        id: u64,
+    },
+    ApplyTemplate {
+        username: String,
+        domain: String,
+        template: String,
+    },
+    /// Replace the zone's records with a master file's (`-` or no file: stdin).
+    Import {
+        username: String,
+        domain: String,
+        file: Option<PathBuf>,
+    },
+    /// Print the zone as a master file.
+    Export {
+        username: String,
+        domain: String,
+    },
+}
+
 #[derive(Subcommand)]
 enum PlanCmd {
     List,
@@ -189,6 +275,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Account(cmd) => run_account(&panel, &admin, &op, &out, cmd),
         Command::Domain(cmd) => run_domain(&panel, &admin, &op, &out, cmd),
+        Command::Dns(cmd) => run_dns(&panel, &admin, &out, cmd),
         Command::Plan(PlanCmd::List) => {
             let plans = plan::list(&panel, &admin)?;
             let text = plans.iter().map(|p| p.name.to_string()).collect::<Vec<_>>().join("\n");
@@ -314,6 +401,86 @@ fn run_domain(
             let text =
                 list.iter().map(|d| format!("{:<40} {}", d.domain, d.kind)).collect::<Vec<_>>();
             out.say(&serde_json::json!({ "domains": list }), &text.join("\n"))
+        }
+    }
+}
+
+fn run_dns(panel: &Panel, admin: &Actor, out: &Out, cmd: DnsCmd) -> anyhow::Result<()> {
+    let zone_text = |z: &dns::ZoneView| {
+        let mut lines = vec![format!("{} serial {}", z.domain, z.serial)];
+        for r in &z.records {
+            let line =
+                format!("{:>5}  {:<24} {:>6} {:<5} {}", r.id, r.name, r.ttl, r.rtype, r.value);
+            lines.push(line);
+        }
+        lines.join("\n")
+    };
+    let record_text = |r: &dns::RecordView| {
+        format!("{} {} {} {} {} (id {})", r.name, r.ttl, "IN", r.rtype, r.value, r.id)
+    };
+    match cmd {
+        DnsCmd::CreateZone { username, domain, template } => {
+            let zone = dns::create_zone(
+                panel,
+                admin,
+                &username.parse()?,
+                &domain.parse()?,
+                template.as_deref(),
+            )?;
+            out.say(&zone, &zone_text(&zone))
+        }
+        DnsCmd::DeleteZone { username, domain } => {
+            let name: DomainName = domain.parse()?;
+            dns::delete_zone(panel, admin, &username.parse()?, &name)?;
+            out.say(&serde_json::json!({ "deleted": name }), &format!("deleted the zone {name}"))
+        }
+        DnsCmd::List { username, domain } => {
+            let zone = dns::list_records(panel, admin, &username.parse()?, &domain.parse()?)?;
+            out.say(&zone, &zone_text(&zone))
+        }
+        DnsCmd::Add { username, domain, record } => {
+            let input = record.input()?;
+            let view = dns::add_record(panel, admin, &username.parse()?, &domain.parse()?, &input)?;
+            out.say(&view, &record_text(&view))
+        }
+        DnsCmd::Edit { username, domain, id, record } => {
+            let input = record.input()?;
+            let user: Username = username.parse()?;
+            let view = dns::edit_record(panel, admin, &user, &domain.parse()?, id, &input)?;
+            out.say(&view, &record_text(&view))
+        }
+        DnsCmd::Delete { username, domain, id } => {
+            dns::delete_record(panel, admin, &username.parse()?, &domain.parse()?, id)?;
+            out.say(&serde_json::json!({ "deleted": id }), &format!("deleted record {id}"))
+        }
+        DnsCmd::ApplyTemplate { username, domain, template } => {
+            let user: Username = username.parse()?;
+            let zone = dns::apply_template(panel, admin, &user, &domain.parse()?, &template)?;
+            out.say(&zone, &zone_text(&zone))
+        }
+        DnsCmd::Import { username, domain, file } => {
+            let text = match file.filter(|f| f.as_os_str() != "-") {
+                Some(path) => std::fs::read_to_string(&path)?,
+                None => {
+                    let mut text = String::new();
+                    let limit = hs_config::zonefile::MAX_FILE as u64 + 1;
+                    std::io::stdin().take(limit).read_to_string(&mut text)?;
+                    text
+                }
+            };
+            let user: Username = username.parse()?;
+            let zone = dns::import_zone(panel, admin, &user, &domain.parse()?, &text)?;
+            out.say(&zone, &zone_text(&zone))
+        }
+        DnsCmd::Export { username, domain } => {
+            let name: DomainName = domain.parse()?;
+            let text = dns::export_zone(panel, admin, &username.parse()?, &name)?;
+            if out.json {
+                out.say(&serde_json::json!({ "domain": name, "zone": text }), "")
+            } else {
+                print!("{text}");
+                Ok(())
+            }
         }
     }
 }

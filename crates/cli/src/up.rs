@@ -1,4 +1,4 @@
-//! `hspanel up`: the sandbox in the foreground. Private nginx and PHP-FPM, then
+//! `hspanel up`: the sandbox in the foreground. Private nginx, PHP-FPM and named, then
 //! hs-srvd; `sandbox.json` once everything answers; Ctrl-C stops it all.
 //! hs-srvd is supervised: if it dies it is started again (and recovers).
 
@@ -24,11 +24,21 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
 
     let panel = crate::local_panel(layout.clone(), config.clone());
     hs_modules::web::install_layout(&panel)?;
+    hs_modules::dns::install_layout(&panel)?;
     hs_modules::plan::ensure_default(&panel)?;
 
     let stop = Arc::new(AtomicBool::new(false));
     watch_signals(Arc::clone(&stop))?;
     let mut daemons = sandbox::start_web(&layout, &config).map_err(anyhow::Error::msg)?;
+    match sandbox::start_dns(&layout) {
+        Ok(named) => daemons.push(named),
+        Err(e) => {
+            for daemon in daemons.iter_mut().rev() {
+                daemon.stop(Duration::from_secs(5));
+            }
+            return Err(anyhow::Error::msg(e));
+        }
+    }
 
     let result = (|| -> anyhow::Result<()> {
         let mut srvd = start_srvd(&root, &config)?;
@@ -149,6 +159,8 @@ fn write_sandbox_file(
         "admin_password": admin_password,
         "http_port": http.port(),
         "https_port": https.port(),
+        "dns_port": config.dns.as_ref().map(|d| d.port),
+        "rndc_port": config.dns.as_ref().map(|d| d.rndc_port),
         "srvd_pid": srvd_pid,
     });
     let text = serde_json::to_string_pretty(&doc)?;

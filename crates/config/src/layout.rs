@@ -177,6 +177,45 @@ impl Layout {
         self.php_sockets().join(format!("{}.sock", user.as_str()))
     }
 
+    // --- DNS (BIND) ------------------------------------------------------------
+
+    pub fn bind_dir(&self) -> PathBuf {
+        self.path("etc/bind")
+    }
+
+    /// named's main config: Debian's on a real server, the sandbox's own in a sandbox.
+    pub fn named_conf(&self) -> PathBuf {
+        self.bind_dir().join("named.conf")
+    }
+
+    /// Includes [`Layout::bind_zones_conf`]; the only line the panel adds to it.
+    pub fn named_conf_local(&self) -> PathBuf {
+        self.bind_dir().join("named.conf.local")
+    }
+
+    /// One `zone` declaration per hosted zone, generated.
+    pub fn bind_zones_conf(&self) -> PathBuf {
+        self.bind_dir().join("hspanel-zones.conf")
+    }
+
+    pub fn zone_files(&self) -> PathBuf {
+        self.path("var/named")
+    }
+
+    pub fn zone_file(&self, domain: &DomainName) -> PathBuf {
+        self.zone_files().join(format!("{}.db", domain.as_str()))
+    }
+
+    /// The desired state of one zone: its records with their ids, and its serial.
+    pub fn zone_state(&self, user: &Username, domain: &DomainName) -> PathBuf {
+        self.user_dir(user).join("dns").join(format!("{}.yaml", domain.as_str()))
+    }
+
+    /// Record templates (`{name}.zone`) the administrator adds or overrides.
+    pub fn dns_templates(&self) -> PathBuf {
+        self.templates().join("dns")
+    }
+
     /// Private instances' own pid files, sockets and logs (sandbox only).
     pub fn sandbox_run(&self) -> PathBuf {
         self.path("run/hspanel")

@@ -16,6 +16,8 @@ pub mod render;
 pub mod state;
 pub mod templates;
 pub mod yaml;
+pub mod zone;
+pub mod zonefile;
 
 use std::path::{Path, PathBuf};
 

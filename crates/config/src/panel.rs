@@ -24,6 +24,10 @@ pub struct PanelConfig {
     pub api: ApiConfig,
     pub web: WebConfig,
     pub php: PhpConfig,
+    /// The sandbox's private named; absent on a real server (port 53, rndc's own
+    /// configuration).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dns: Option<DnsConfig>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,6 +72,15 @@ pub struct PhpConfig {
     pub max_children: u32,
 }
 
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DnsConfig {
+    /// The loopback port the private named answers DNS on (UDP and TCP).
+    pub port: u16,
+    /// The loopback port of its rndc control channel.
+    pub rndc_port: u16,
+}
+
 impl PanelConfig {
     /// The defaults of a real server.
     pub fn system_default(hostname: DomainName) -> PanelConfig {
@@ -90,6 +103,7 @@ impl PanelConfig {
                 workers: 1,
             },
             php: PhpConfig { version: "8.2".into(), max_children: 5 },
+            dns: None,
         }
     }
 

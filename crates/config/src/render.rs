@@ -22,6 +22,11 @@ pub struct RenderError {
 fn render<S: Serialize>(templates: &Templates, name: &str, ctx: S) -> Result<String, RenderError> {
     let fail = |reason: String| RenderError { template: name.to_string(), reason };
     let source = templates.source(name).ok_or_else(|| fail("no such template".into()))?;
+    render_source(name, source, ctx)
+}
+
+fn render_source<S: Serialize>(name: &str, source: &str, ctx: S) -> Result<String, RenderError> {
+    let fail = |reason: String| RenderError { template: name.to_string(), reason };
 
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
@@ -142,6 +147,88 @@ pub fn php_fpm_main(templates: &Templates, view: &PhpFpmMain) -> Result<String, 
     render(templates, "php-fpm/php-fpm.conf.j2", view)
 }
 
+/// One zone file. Every value was validated before it got here: record values
+/// are in their canonical zone-file form, quoted and escaped where needed.
+#[derive(Debug, Clone, Serialize)]
+pub struct ZoneFile {
+    pub domain: String,
+    pub serial: u32,
+    /// `ns1.{hostname}.`
+    pub primary_ns: String,
+    /// `admin.{domain}.`
+    pub hostmaster: String,
+    pub default_ttl: u32,
+    pub refresh: u32,
+    pub retry: u32,
+    pub expire: u32,
+    pub minimum: u32,
+    pub records: Vec<ZoneLine>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ZoneLine {
+    pub name: String,
+    pub ttl: u32,
+    #[serde(rename = "type")]
+    pub rtype: String,
+    pub value: String,
+}
+
+pub fn zone_file(templates: &Templates, view: &ZoneFile) -> Result<String, RenderError> {
+    render(templates, "bind/zone.db.j2", view)
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ZoneDecl {
+    pub name: String,
+    pub file: PathBuf,
+}
+
+/// `hspanel-zones.conf`: one declaration per zone.
+pub fn bind_zones(templates: &Templates, zones: &[ZoneDecl]) -> Result<String, RenderError> {
+    #[derive(Serialize)]
+    struct Ctx<'a> {
+        zones: &'a [ZoneDecl],
+    }
+    render(templates, "bind/hspanel-zones.conf.j2", Ctx { zones })
+}
+
+/// The main config of a sandbox's private named.
+#[derive(Debug, Clone, Serialize)]
+pub struct NamedMain {
+    pub rndc_key: PathBuf,
+    pub key_name: String,
+    pub work_dir: PathBuf,
+    pub pid_file: PathBuf,
+    pub log_file: PathBuf,
+    pub port: u16,
+    pub rndc_port: u16,
+    pub conf_local: PathBuf,
+}
+
+pub fn named_main(templates: &Templates, view: &NamedMain) -> Result<String, RenderError> {
+    render(templates, "bind/named.conf.j2", view)
+}
+
+/// What a record template may use.
+#[derive(Debug, Clone, Serialize)]
+pub struct DnsTemplateVars {
+    pub domain: String,
+    pub hostname: String,
+    pub server_ip: String,
+    /// `A` or `AAAA`, after the server's address.
+    pub address_type: String,
+}
+
+/// Renders a record template (a master-file fragment) given its text.
+pub fn dns_records(
+    name: &str,
+    source: &str,
+    vars: &DnsTemplateVars,
+) -> Result<String, RenderError> {
+    render_source(name, source, vars)
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -170,6 +257,37 @@ mod tests {
         let url: RedirectUrl = "https://example.org/x".parse().unwrap();
         let moved = site(SiteAction::Redirect { url, status: RedirectStatus::Temporary });
         assert!(moved.contains("alice.test \"r302|alice|https://example.org/x\";"));
+    }
+
+    #[test]
+    fn zone_file_lines() {
+        let view = ZoneFile {
+            domain: "alice.test".into(),
+            serial: 2026120300,
+            primary_ns: "ns1.server.test.".into(),
+            hostmaster: "admin.alice.test.".into(),
+            default_ttl: 14400,
+            refresh: 3600,
+            retry: 1800,
+            expire: 604800,
+            minimum: 86400,
+            records: vec![ZoneLine {
+                name: "_dmarc".into(),
+                ttl: 300,
+                rtype: "TXT".into(),
+                value: "\"v=DMARC1; p=none\"".into(),
+            }],
+        };
+        let text = zone_file(&Templates::builtin(), &view).unwrap();
+        assert!(text.contains("$ORIGIN alice.test.\n$TTL 14400\n"), "{text}");
+        assert!(text.contains("\t\t2026120300\t; Serial (YYYYMMDDNN)\n"), "{text}");
+        assert!(text.contains("_dmarc\t300\tIN\tTXT\t\"v=DMARC1; p=none\"\n"), "{text}");
+
+        let decl = ZoneDecl { name: "alice.test".into(), file: "/var/named/alice.test.db".into() };
+        let conf = bind_zones(&Templates::builtin(), &[decl]).unwrap();
+        assert!(conf.contains(
+            "zone \"alice.test\" { type primary; file \"/var/named/alice.test.db\"; };\n"
+        ));
     }
 
     #[test]

@@ -17,7 +17,25 @@ const BUILTIN: &[(&str, &str)] = &[
     ("php-fpm/pool.conf.j2", include_str!("../templates/php-fpm/pool.conf.j2")),
     ("php-fpm/php-fpm.conf.j2", include_str!("../templates/php-fpm/php-fpm.conf.j2")),
     ("share/suspended.html", include_str!("../templates/share/suspended.html")),
+    ("bind/zone.db.j2", include_str!("../templates/bind/zone.db.j2")),
+    ("bind/hspanel-zones.conf.j2", include_str!("../templates/bind/hspanel-zones.conf.j2")),
+    ("bind/named.conf.j2", include_str!("../templates/bind/named.conf.j2")),
+    ("dns/default.zone", include_str!("../templates/dns/default.zone.j2")),
 ];
+
+/// Record templates: `dns/{name}.zone` under the template folder, the built-in
+/// `default` unless the administrator replaced it. `None` when there is none.
+pub fn dns_record_template(dir: &Path, name: &str) -> Result<Option<String>, StateError> {
+    let path = dir.join("dns").join(format!("{name}.zone"));
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Ok(Some(text)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let builtin = BUILTIN.iter().find(|(n, _)| *n == "dns/default.zone");
+            Ok(builtin.filter(|_| name == "default").map(|(_, text)| (*text).to_string()))
+        }
+        Err(e) => Err(StateError::io(&path, e)),
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct Templates {

@@ -168,6 +168,12 @@ pub fn create(
         )?;
         nginx_intent.apply(&maps)?;
         panel.fault_point("account.create:after_vhost");
+
+        // HS::DNS: the main domain's zone.
+        journal.step("dns_zone")?;
+        if let Some(main) = domains.iter().find(|d| d.domain == req.domain) {
+            crate::dns::domain_added(panel, &account.username, main)?;
+        }
         Ok(account)
     });
 
@@ -244,6 +250,11 @@ fn undo_create(
         names.push(domain.clone());
     }
 
+    if did("dns_zone") {
+        for name in &names {
+            crate::dns::domain_removed(panel, user, name)?;
+        }
+    }
     if did("vhost") {
         remove_sites(panel, &names)?;
     }
@@ -424,7 +435,16 @@ pub fn terminate(panel: &Panel, actor: &Actor, user: &Username, op_id: &str) -> 
 
 /// Every step of an account's removal; safe to run again after a crash.
 fn teardown(panel: &Panel, user: &Username, primary: &DomainName) -> Result<()> {
-    let all = ["user_dir", "domain_claim", "linux_user", "state", "home", "php_pool", "vhost"];
+    let all = [
+        "user_dir",
+        "domain_claim",
+        "linux_user",
+        "state",
+        "home",
+        "php_pool",
+        "vhost",
+        "dns_zone",
+    ];
     let steps: Vec<String> = all.iter().map(|s| s.to_string()).collect();
     if let Some(auth) = &panel.auth {
         auth.forget_owner(user.as_str())?;

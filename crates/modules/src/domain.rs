@@ -165,6 +165,10 @@ fn add(
             std::slice::from_ref(&name),
         )?;
         web::apply_nginx(panel, &maps)?;
+
+        // HS::DNS: a zone for the domain, or its records in the parent's zone.
+        journal.step("dns")?;
+        crate::dns::domain_added(panel, user, &record)?;
         Ok(())
     })();
 
@@ -290,6 +294,9 @@ fn undo_add(panel: &Panel, user: &Username, name: &DomainName, steps: &[String])
     if did("state") {
         panel.store.remove_domain(user, name)?;
     }
+    if did("dns") {
+        crate::dns::domain_removed(panel, user, name)?;
+    }
     if did("domain_claim") {
         panel.store.release_domain(name, user)?;
     }
@@ -364,7 +371,7 @@ pub fn delete(
 }
 
 fn finish_delete(panel: &Panel, user: &Username, name: &DomainName) -> Result<()> {
-    let all = ["vhost", "state", "domain_claim"].map(String::from);
+    let all = ["vhost", "state", "dns", "domain_claim"].map(String::from);
     undo_add(panel, user, name, &all)
 }
 

@@ -22,6 +22,9 @@ pub struct SandboxInfo {
     pub http_port: u16,
     pub https_port: u16,
     pub srvd_pid: u32,
+    /// The private named (UDP and TCP on 127.0.0.1).
+    #[serde(default)]
+    pub dns_port: u16,
 }
 
 /// A running sandbox. Dropping it terminates every account it created (they are
@@ -188,6 +191,49 @@ impl Sandbox {
         pipe.write_all(stdin.unwrap_or("").as_bytes()).unwrap();
         drop(pipe);
         child.wait_with_output().unwrap()
+    }
+
+    /// `dig @127.0.0.1 -p {dns_port} name type`: the answer records, each one
+    /// line with single spaces.
+    pub fn dig(&self, name: &str, rtype: &str) -> Vec<String> {
+        self.dig_with(&["+answer"], name, rtype)
+    }
+
+    /// Like [`Sandbox::dig`], also with the authority and additional sections
+    /// (a delegation answers with a referral).
+    pub fn dig_all(&self, name: &str, rtype: &str) -> Vec<String> {
+        self.dig_with(&["+answer", "+authority", "+additional"], name, rtype)
+    }
+
+    fn dig_with(&self, sections: &[&str], name: &str, rtype: &str) -> Vec<String> {
+        let out = Command::new("dig")
+            .args(["+norec", "+noall", "+time=5"])
+            .args(sections)
+            .args(["-p", &self.info.dns_port.to_string(), "@127.0.0.1", name, rtype])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "dig {name} {rtype}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| !l.trim().is_empty() && !l.starts_with(';'))
+            .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+            .collect()
+    }
+
+    /// The SOA serial named answers for `zone`.
+    pub fn soa_serial(&self, zone: &str) -> u32 {
+        let soa = self.dig(zone, "SOA");
+        let line = soa.iter().find(|l| l.contains(" SOA ")).expect("no SOA answer");
+        line.split(' ').nth(6).unwrap().parse().unwrap()
+    }
+
+    /// named's log, to see what it reloaded.
+    pub fn named_log(&self) -> String {
+        std::fs::read_to_string(self.root.join("var/log/named/named.log")).unwrap_or_default()
     }
 
     /// How many times nginx has been told to reload so far.

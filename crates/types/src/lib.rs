@@ -26,6 +26,8 @@
 
 mod error;
 
+pub mod dns_name;
+pub mod dns_record;
 pub mod domain;
 pub mod email;
 pub mod host_label;
@@ -35,6 +37,8 @@ pub mod redirect;
 pub mod token;
 pub mod username;
 
+pub use dns_name::{RecordName, Target};
+pub use dns_record::{DnsRecord, RecordData, RecordType, Ttl};
 pub use domain::DomainName;
 pub use email::{EmailAddress, MailboxName};
 pub use error::InvalidValue;

@@ -5,6 +5,7 @@
 
 mod accounts;
 mod auth;
+mod dns;
 mod isolation;
 mod resilience;
 mod validation;
