@@ -298,7 +298,13 @@
     const cut = hash.indexOf('?');
     const id = cut < 0 ? hash : hash.slice(0, cut);
     const params = new URLSearchParams(cut < 0 ? '' : hash.slice(cut + 1));
-    return { id: decodeURIComponent(id) || 'dashboard', params };
+    let name = id;
+    try {
+      name = decodeURIComponent(id);
+    } catch (e) {
+      // a malformed escape: show the name as it was typed
+    }
+    return { id: name || 'dashboard', params };
   }
 
   function drawChrome() {

@@ -7,4 +7,5 @@ mod accounts;
 mod auth;
 mod isolation;
 mod resilience;
+mod ui;
 mod validation;
