@@ -44,16 +44,17 @@ async fn openapi(State(s): State<PortState>) -> Response {
 async fn not_found(request: Request) -> Response {
     let op_id = new_op_id();
     let path = request.uri().path().to_string();
-    if !path.starts_with("/api/") {
-        if let Some(asset) = hs_ui::asset(&path) {
-            let headers = [
-                (header::CONTENT_TYPE, asset.mime),
-                (header::CACHE_CONTROL, "no-cache"),
-                (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-                (header::CONTENT_SECURITY_POLICY, hs_ui::CONTENT_SECURITY_POLICY),
-            ];
-            return with_op_id((headers, asset.body).into_response(), &op_id);
-        }
+    if !path.starts_with("/api/")
+        && let Some(asset) = hs_ui::asset(&path)
+    {
+        let headers = [
+            (header::CONTENT_TYPE, asset.mime),
+            (header::CACHE_CONTROL, "no-cache"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (header::CONTENT_SECURITY_POLICY, hs_ui::CONTENT_SECURITY_POLICY),
+            (header::REFERRER_POLICY, "same-origin"),
+        ];
+        return with_op_id((headers, asset.body).into_response(), &op_id);
     }
     error_response(&ApiError::not_found(format!("no such route: {path}")), &op_id)
 }
@@ -309,7 +310,9 @@ mod tests {
 
     #[test]
     fn origin_must_be_this_address() {
-        let cases: &[(Option<&str>, Option<&str>, Option<&str>, bool)] = &[
+        // (Origin, Referer, Host, accepted)
+        type Case<'a> = (Option<&'a str>, Option<&'a str>, Option<&'a str>, bool);
+        let cases: &[Case<'_>] = &[
             (Some("http://127.0.0.1:2086"), None, Some("127.0.0.1:2086"), true),
             (Some("http://[::1]:2086"), None, Some("[::1]:2086"), true),
             (Some("http://panel.example"), None, Some("panel.example"), true),

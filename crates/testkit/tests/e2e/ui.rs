@@ -47,7 +47,6 @@ fn admin_creates_suspends_and_unsuspends_an_account() {
         &sandbox.info.admin_password,
     );
     browser.find(".tiles .tile");
-    shot(&browser, "admin-dashboard");
 
     // Create the account from the form.
     let user = unique("uiacct");
@@ -85,10 +84,12 @@ fn admin_creates_suspends_and_unsuspends_an_account() {
     browser.type_into(".toolbar input[type=search]", &user);
     browser.find(&row);
 
-    // Unsuspend: the site serves again.
+    // Unsuspend: the site serves again, and the search survives the reload.
     browser.click(&format!("button[data-action=unsuspend][data-user=\"{user}\"]"));
     browser.find(&format!("button[data-action=suspend][data-user=\"{user}\"]"));
     assert_eq!(sandbox.web(&domain, "/").0, 200);
+    let query = browser.script("return document.querySelector('.toolbar input').value;", json!([]));
+    assert_eq!(query, json!(user));
 
     // A refused action shows the API's message and the operation id.
     browser.click(&format!("button[data-action=plan][data-user=\"{user}\"]"));
@@ -103,9 +104,20 @@ fn admin_creates_suspends_and_unsuspends_an_account() {
     shot(&browser, "admin-error");
     browser.click("dialog button.secondary");
 
+    // The admin manages the account's domains from its row.
+    browser.click(&format!("{row} a[href^=\"#/domains\"]"));
+    browser.find(&format!("table.domains tr[data-key=\"{domain}\"]"));
+    shot(&browser, "admin-domains");
+
     browser.click("nav a[data-page=plans]");
     browser.find("table.plans");
     shot(&browser, "admin-plans");
+
+    // The dashboard counts the account and its domain.
+    browser.click("nav a[data-page=dashboard]");
+    let tiles = "Array.from(document.querySelectorAll('.tile')).map(t => t.innerText).join(' ')";
+    browser.wait_until(&format!("/1\\s+Domains/.test({tiles})"), "the domain count");
+    shot(&browser, "admin-dashboard");
 }
 
 #[test]
@@ -115,12 +127,16 @@ fn a_user_adds_a_subdomain_and_markup_stays_text() {
     let user = unique("uiuser");
     let domain = format!("{user}.test");
     let password = sandbox.create_account(&admin, &user, &domain);
+    let limits = json!({ "addon_domains": 2, "subdomains": 5, "parked_domains": 1 });
+    let plan = unique("starter");
+    assert_eq!(admin.call("plan/save", json!({ "name": plan, "limits": limits })).status, 200);
+    let moved = admin.call("account/change_plan", json!({ "username": user, "plan": plan }));
+    assert_eq!(moved.status, 200, "{}", moved.body);
 
     let browser = Browser::start();
     log_in(&browser, &sandbox.info.user_url, &user, &password);
     browser.find(".usage");
     assert!(browser.text("main").contains(&domain));
-    shot(&browser, "user-dashboard");
 
     // Add a subdomain from the domains page and see it listed and served.
     browser.click("nav a[data-page=domains]");
@@ -132,8 +148,14 @@ fn a_user_adds_a_subdomain_and_markup_stays_text() {
     browser.find(&format!("tr[data-key=\"{blog}\"]"));
     assert_eq!(sandbox.web(&blog, "/").0, 200);
     shot(&browser, "user-domains");
+    browser.click("nav a[data-page=dashboard]");
+    let meter = "document.querySelector('#u-subdomains')";
+    browser.wait_until(&format!("{meter} && {meter}.value === 1"), "1 of 5 subdomains");
+    assert!(browser.text("main").contains("1 of 5 used"));
+    shot(&browser, "user-dashboard");
 
     // A domain name with markup is refused, and the refusal is shown as text.
+    browser.click("nav a[data-page=domains]");
     let form = "form[data-form=add-addon]";
     browser.type_into(&format!("{form} input[name=domain]"), &format!("{PAYLOAD}.test"));
     browser.click(&format!("{form} button[type=submit]"));

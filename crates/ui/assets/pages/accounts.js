@@ -189,6 +189,8 @@
     search.querySelector('input').addEventListener('input', (event) => {
       state.query = event.target.value.trim().toLowerCase();
       state.page = 1;
+      // Kept in the address, so a reload after an action keeps the search.
+      ctx.replace('#/accounts' + (state.query ? '?q=' + encodeURIComponent(state.query) : ''));
       draw();
     });
     size.querySelector('select').addEventListener('change', (event) => {
