@@ -20,6 +20,16 @@ use crate::registry::{self, Call, Reply};
 /// Largest request body accepted; uploads have their own route when they exist.
 const BODY_LIMIT: usize = 1024 * 1024;
 pub const SESSION_COOKIE: &str = "hs_session";
+/// The admin port's own cookie: cookies ignore ports, so with one name a login on
+/// one port of a host would log the browser out of the other.
+pub const ADMIN_SESSION_COOKIE: &str = "hs_admin_session";
+
+pub fn cookie_name(portal: Portal) -> &'static str {
+    match portal {
+        Portal::Admin => ADMIN_SESSION_COOKIE,
+        Portal::User => SESSION_COOKIE,
+    }
+}
 
 #[derive(Clone)]
 struct PortState {
@@ -68,7 +78,7 @@ async fn dispatch(
     let op_id = new_op_id();
     let result = handle(&s, peer, &module, &action, request, &op_id).await;
     let response = match result {
-        Ok(reply) => reply_response(reply, s.app.session_ttl),
+        Ok(reply) => reply_response(reply, s.app.session_ttl, s.portal),
         Err(e) => {
             if e.is_callers_fault() {
                 tracing::debug!(op = %op_id, module, action, code = e.code, "refused");
@@ -109,7 +119,7 @@ async fn handle(
     let principal = if action.public {
         None
     } else {
-        let credential = credential(&parts.headers)?;
+        let credential = credential(&parts.headers, s.portal)?;
         if credential.from_cookie && method == Method::POST && !same_origin(&parts.headers) {
             let msg = "cross-site request refused: its Origin is not this panel's address";
             return Err(ApiError::new(StatusCode::FORBIDDEN, "csrf", msg));
@@ -146,7 +156,7 @@ struct Credential {
 }
 
 /// A bearer token from `Authorization`, else the session cookie.
-fn credential(headers: &HeaderMap) -> Result<Credential, ApiError> {
+fn credential(headers: &HeaderMap, portal: Portal) -> Result<Credential, ApiError> {
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -154,7 +164,7 @@ fn credential(headers: &HeaderMap) -> Result<Credential, ApiError> {
         .map(str::trim);
     match bearer {
         Some(token) => Ok(Credential { token: token.to_string(), from_cookie: false }),
-        None => session_cookie(headers)
+        None => session_cookie(headers, cookie_name(portal))
             .map(|token| Credential { token, from_cookie: true })
             .ok_or_else(|| ApiError::unauthenticated("log in first")),
     }
@@ -186,14 +196,14 @@ fn referer_origin(referer: &str) -> Option<&str> {
     referer.get(.."http://".len() + end)
 }
 
-fn session_cookie(headers: &HeaderMap) -> Option<String> {
+fn session_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
+        .find(|(key, _)| *key == name)
         .map(|(_, value)| value.to_string())
 }
 
@@ -243,14 +253,14 @@ async fn body_input(headers: &HeaderMap, body: Body) -> Result<Value, ApiError> 
     Ok(value)
 }
 
-fn reply_response(reply: Reply, ttl: u64) -> Response {
+fn reply_response(reply: Reply, ttl: u64, portal: Portal) -> Response {
+    let name = cookie_name(portal);
     match reply {
         Reply::Json(value) => axum::Json(value).into_response(),
         Reply::Login { body, token, max_age } => {
             let age = max_age.clamp(0, ttl as i64);
-            let cookie = format!(
-                "{SESSION_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={age}"
-            );
+            let cookie =
+                format!("{name}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={age}");
             let mut response = axum::Json(body).into_response();
             if let Ok(value) = HeaderValue::from_str(&cookie) {
                 response.headers_mut().insert(header::SET_COOKIE, value);
@@ -258,7 +268,7 @@ fn reply_response(reply: Reply, ttl: u64) -> Response {
             response
         }
         Reply::Logout(body) => {
-            let cookie = format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
+            let cookie = format!("{name}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
             let mut response = axum::Json(body).into_response();
             if let Ok(value) = HeaderValue::from_str(&cookie) {
                 response.headers_mut().insert(header::SET_COOKIE, value);

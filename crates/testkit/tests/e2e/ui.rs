@@ -133,7 +133,14 @@ fn a_user_adds_a_subdomain_and_markup_stays_text() {
     let moved = admin.call("account/change_plan", json!({ "username": user, "plan": plan }));
     assert_eq!(moved.status, 200, "{}", moved.body);
 
+    // The same browser is logged in to both portals: each port has its own cookie.
     let browser = Browser::start();
+    log_in(
+        &browser,
+        &sandbox.info.admin_url,
+        &sandbox.info.admin_user,
+        &sandbox.info.admin_password,
+    );
     log_in(&browser, &sandbox.info.user_url, &user, &password);
     browser.find(".usage");
     assert!(browser.text("main").contains(&domain));
@@ -190,10 +197,16 @@ fn a_user_adds_a_subdomain_and_markup_stays_text() {
     browser.find(&format!("tr[data-key=\"{blog}\"]"));
     shot(&browser, "user-domains-phone-dark");
 
-    // Logging out ends the session: the login form is back, the API refuses.
+    // Logging out ends the session: the login form is back, even after a reload.
     browser.set_window_size(1280, 900);
     browser.click("#logout");
     browser.find("form[data-form=login]");
+    browser.goto(&format!("{}/", sandbox.info.user_url));
+    browser.find("form[data-form=login]");
+
+    // The admin portal's session in the same browser was never touched.
+    browser.goto(&format!("{}/#/accounts", sandbox.info.admin_url));
+    browser.find(&format!("tr[data-key=\"{user}\"]"));
 }
 
 /// A page on another origin (same site: 127.0.0.1, another port) that posts a
@@ -233,7 +246,7 @@ fn a_cross_site_post_with_the_session_cookie_is_refused() {
 
     let base = &sandbox.info.admin_url;
     let host = base.trim_start_matches("http://");
-    let cookie = format!("hs_session={}", admin.token.as_deref().unwrap());
+    let cookie = format!("hs_admin_session={}", admin.token.as_deref().unwrap());
     let client = Client::new(base);
     let suspend = json!({ "username": user, "reason": "csrf" });
     let before = sandbox.tree_digest();
