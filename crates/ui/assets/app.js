@@ -180,13 +180,13 @@
 
   // A form whose submit runs `onsubmit(values)`; a failure is shown inside the
   // form, so what was typed stays. spec: { name, fields, submit, danger,
-  // onsubmit, extra }.
+  // onsubmit, extra, grid (fields side by side) }.
   function form(spec) {
     const status = el('div', { class: 'form-status' });
     const button = el('button', { type: 'submit', class: spec.danger ? 'danger' : 'primary' }, spec.submit);
     const node = el(
       'form',
-      { class: 'form', 'data-form': spec.name, novalidate: spec.novalidate },
+      { class: spec.grid ? 'form grid' : 'form', 'data-form': spec.name, novalidate: spec.novalidate },
       spec.fields.filter(Boolean).map((f) => (f instanceof Node ? f : field(f))),
       status,
       el('div', { class: 'actions' }, button, spec.extra),

@@ -36,6 +36,7 @@
     ];
     return HS.form({
       name: 'save-plan',
+      grid: true,
       submit: plan ? 'Save plan' : 'Create plan',
       fields,
       async onsubmit(v) {
@@ -70,10 +71,9 @@
         cell: (p) => el('a', { class: 'button small secondary', href: '#/plans?edit=' + encodeURIComponent(p.name) }, 'Edit'),
       },
     ];
-    view.append(
-      HS.card(current ? 'Edit plan ' + current.name : 'Create a plan', saveForm(ctx, current)),
-      HS.table({ rows: plans, columns, key: (p) => p.name, class: 'plans', empty: 'No plans yet.' }),
-    );
+    const form = HS.card(current ? 'Edit plan ' + current.name : 'Create a plan', saveForm(ctx, current));
+    view.append(HS.table({ rows: plans, columns, key: (p) => p.name, class: 'plans', empty: 'No plans yet.' }), form);
+    if (current) form.querySelector('input').focus();
   }
 
   HS.page({ id: 'plans', title: 'Plans', order: 30, portals: ['admin'], render });
