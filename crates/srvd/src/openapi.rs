@@ -20,7 +20,7 @@ pub fn document(portal: Portal) -> Value {
         "components": {
             "securitySchemes": {
                 "bearer": { "type": "http", "scheme": "bearer" },
-                "session": { "type": "apiKey", "in": "cookie", "name": crate::server::SESSION_COOKIE },
+                "session": { "type": "apiKey", "in": "cookie", "name": crate::server::cookie_name(portal) },
             },
             "schemas": {
                 "Error": {

@@ -1,5 +1,6 @@
 //! The two listeners and the request path: operation id → client throttle →
-//! action lookup → credentials → role → input → handler on a blocking thread.
+//! action lookup → credentials (a cookie must come with this address's `Origin`
+//! on POST) → role → input → handler on a blocking thread.
 
 use std::net::SocketAddr;
 
@@ -19,6 +20,16 @@ use crate::registry::{self, Call, Reply};
 /// Largest request body accepted; uploads have their own route when they exist.
 const BODY_LIMIT: usize = 1024 * 1024;
 pub const SESSION_COOKIE: &str = "hs_session";
+/// The admin port's own cookie: cookies ignore ports, so with one name a login on
+/// one port of a host would log the browser out of the other.
+pub const ADMIN_SESSION_COOKIE: &str = "hs_admin_session";
+
+pub fn cookie_name(portal: Portal) -> &'static str {
+    match portal {
+        Portal::Admin => ADMIN_SESSION_COOKIE,
+        Portal::User => SESSION_COOKIE,
+    }
+}
 
 #[derive(Clone)]
 struct PortState {
@@ -51,6 +62,7 @@ async fn not_found(request: Request) -> Response {
             (header::CACHE_CONTROL, "no-cache"),
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
             (header::CONTENT_SECURITY_POLICY, hs_ui::CONTENT_SECURITY_POLICY),
+            (header::REFERRER_POLICY, "same-origin"),
         ];
         return with_op_id((headers, asset.body).into_response(), &op_id);
     }
@@ -66,7 +78,7 @@ async fn dispatch(
     let op_id = new_op_id();
     let result = handle(&s, peer, &module, &action, request, &op_id).await;
     let response = match result {
-        Ok(reply) => reply_response(reply, s.app.session_ttl),
+        Ok(reply) => reply_response(reply, s.app.session_ttl, s.portal),
         Err(e) => {
             if e.is_callers_fault() {
                 tracing::debug!(op = %op_id, module, action, code = e.code, "refused");
@@ -107,7 +119,12 @@ async fn handle(
     let principal = if action.public {
         None
     } else {
-        let principal = authenticate(&s.app, s.portal, &parts.headers, ip)?;
+        let credential = credential(&parts.headers, s.portal)?;
+        if credential.from_cookie && method == Method::POST && !same_origin(&parts.headers) {
+            let msg = "cross-site request refused: its Origin is not this panel's address";
+            return Err(ApiError::new(StatusCode::FORBIDDEN, "csrf", msg));
+        }
+        let principal = s.app.auth.verify(&credential.token, s.portal, ip)?;
         if !action.roles.contains(&principal.role) {
             return Err(ApiError::forbidden("your role may not call this action"));
         }
@@ -132,33 +149,61 @@ async fn handle(
     .map_err(|e| ApiError::internal(format!("handler crashed: {e}")))?
 }
 
+struct Credential {
+    token: String,
+    /// Browsers attach cookies to cross-site requests too; bearer headers they do not.
+    from_cookie: bool,
+}
+
 /// A bearer token from `Authorization`, else the session cookie.
-fn authenticate(
-    app: &App,
-    portal: Portal,
-    headers: &HeaderMap,
-    ip: std::net::IpAddr,
-) -> Result<hs_auth::Principal, ApiError> {
+fn credential(headers: &HeaderMap, portal: Portal) -> Result<Credential, ApiError> {
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim);
-    let token = match bearer {
-        Some(token) => token.to_string(),
-        None => session_cookie(headers).ok_or_else(|| ApiError::unauthenticated("log in first"))?,
-    };
-    Ok(app.auth.verify(&token, portal, ip)?)
+    match bearer {
+        Some(token) => Ok(Credential { token: token.to_string(), from_cookie: false }),
+        None => session_cookie(headers, cookie_name(portal))
+            .map(|token| Credential { token, from_cookie: true })
+            .ok_or_else(|| ApiError::unauthenticated("log in first")),
+    }
 }
 
-fn session_cookie(headers: &HeaderMap) -> Option<String> {
+/// Did a page of this very address send the request? `Origin` (else the origin
+/// part of `Referer`) must equal `http://` + the `Host` header, port included, so
+/// IPv6 (`[::1]:2086`) and non-default ports compare as plain text.
+fn same_origin(headers: &HeaderMap) -> bool {
+    let text = |name| headers.get(name).and_then(|v: &HeaderValue| v.to_str().ok());
+    let Some(host) = text(header::HOST) else { return false };
+    let source = match headers.get(header::ORIGIN) {
+        Some(_) => text(header::ORIGIN),
+        None => text(header::REFERER).and_then(referer_origin),
+    };
+    source.is_some_and(|origin| origin_matches(origin, host))
+}
+
+fn origin_matches(origin: &str, host: &str) -> bool {
+    // FIXME: only `http://` until the panel ports serve TLS themselves.
+    let authority = origin.strip_prefix("http://");
+    !host.is_empty() && authority.is_some_and(|a| a.eq_ignore_ascii_case(host))
+}
+
+/// `http://host:port` out of a full `Referer` URL.
+fn referer_origin(referer: &str) -> Option<&str> {
+    let rest = referer.strip_prefix("http://")?;
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    referer.get(.."http://".len() + end)
+}
+
+fn session_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
+        .find(|(key, _)| *key == name)
         .map(|(_, value)| value.to_string())
 }
 
@@ -208,14 +253,14 @@ async fn body_input(headers: &HeaderMap, body: Body) -> Result<Value, ApiError> 
     Ok(value)
 }
 
-fn reply_response(reply: Reply, ttl: u64) -> Response {
+fn reply_response(reply: Reply, ttl: u64, portal: Portal) -> Response {
+    let name = cookie_name(portal);
     match reply {
         Reply::Json(value) => axum::Json(value).into_response(),
         Reply::Login { body, token, max_age } => {
             let age = max_age.clamp(0, ttl as i64);
-            let cookie = format!(
-                "{SESSION_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={age}"
-            );
+            let cookie =
+                format!("{name}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={age}");
             let mut response = axum::Json(body).into_response();
             if let Ok(value) = HeaderValue::from_str(&cookie) {
                 response.headers_mut().insert(header::SET_COOKIE, value);
@@ -223,7 +268,7 @@ fn reply_response(reply: Reply, ttl: u64) -> Response {
             response
         }
         Reply::Logout(body) => {
-            let cookie = format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
+            let cookie = format!("{name}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
             let mut response = axum::Json(body).into_response();
             if let Ok(value) = HeaderValue::from_str(&cookie) {
                 response.headers_mut().insert(header::SET_COOKIE, value);
@@ -255,4 +300,52 @@ pub fn new_op_id() -> String {
         bytes = (nanos as u64).to_le_bytes();
     }
     format!("op-{}", hex::encode(bytes))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn check(origin: Option<&str>, referer: Option<&str>, host: Option<&str>) -> bool {
+        let mut headers = HeaderMap::new();
+        let pairs = [(header::ORIGIN, origin), (header::REFERER, referer), (header::HOST, host)];
+        for (name, value) in pairs {
+            if let Some(value) = value {
+                headers.insert(name, HeaderValue::from_str(value).unwrap());
+            }
+        }
+        same_origin(&headers)
+    }
+
+    #[test]
+    fn origin_must_be_this_address() {
+        // (Origin, Referer, Host, accepted)
+        type Case<'a> = (Option<&'a str>, Option<&'a str>, Option<&'a str>, bool);
+        let cases: &[Case<'_>] = &[
+            (Some("http://127.0.0.1:2086"), None, Some("127.0.0.1:2086"), true),
+            (Some("http://[::1]:2086"), None, Some("[::1]:2086"), true),
+            (Some("http://panel.example"), None, Some("panel.example"), true),
+            (Some("http://Panel.Example:8080"), None, Some("panel.example:8080"), true),
+            (Some("http://evil.example"), None, Some("127.0.0.1:2086"), false),
+            (Some("http://127.0.0.1:2082"), None, Some("127.0.0.1:2086"), false),
+            (Some("http://127.0.0.1"), None, Some("127.0.0.1:2086"), false),
+            (Some("http://[::1]:20860"), None, Some("[::1]:2086"), false),
+            (Some("https://127.0.0.1:2086"), None, Some("127.0.0.1:2086"), false),
+            (Some("null"), None, Some("127.0.0.1:2086"), false),
+            // Origin wins over Referer.
+            (Some("http://evil.example"), Some("http://h:1/x"), Some("h:1"), false),
+            (None, Some("http://[::1]:2086/#/domains"), Some("[::1]:2086"), true),
+            (None, Some("http://h:1?x"), Some("h:1"), true),
+            (None, Some("http://h:1.evil.example/"), Some("h:1"), false),
+            (None, Some("http://evil.example/h:1"), Some("h:1"), false),
+            (None, None, Some("h:1"), false),
+            (Some("http://h:1"), None, None, false),
+            (Some("http://"), None, Some(""), false),
+        ];
+        for &(origin, referer, host, expected) in cases {
+            let got = check(origin, referer, host);
+            assert_eq!(got, expected, "origin {origin:?} referer {referer:?} host {host:?}");
+        }
+    }
 }

@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+pub mod browser;
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct SandboxInfo {
     pub admin_url: String,
@@ -393,6 +395,19 @@ impl Client {
             request = request.header("Authorization", format!("Bearer {token}"));
         }
         reply(request.send(&body[..]))
+    }
+
+    /// `POST /api/{action}` with exactly the given extra headers (no bearer token):
+    /// what a browser sends with a cookie.
+    pub fn post_with_headers(&self, action: &str, body: Value, headers: &[(&str, &str)]) -> Reply {
+        let mut request = self
+            .agent
+            .post(format!("{}/api/{action}", self.base))
+            .header("Content-Type", "application/json");
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        reply(request.send(body.to_string().as_bytes()))
     }
 
     /// `GET /api/{action}?{query}`.

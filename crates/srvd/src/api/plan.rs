@@ -1,10 +1,15 @@
-//! `/api/plan/*`: hosting plans, on the admin port.
+//! `/api/plan/*`: hosting plans, on the admin port; on both ports, the plan an
+//! account is on (the user dashboard shows usage against its limits).
 
 use hs_modules::plan::{self, SavePlan};
+use hs_types::{PlanName, Username};
+use serde::Deserialize;
 use serde_json::json;
 
 use crate::error::ApiError;
-use crate::registry::{ADMIN_PORT, Action, Call, FieldType as T, Reply, STAFF, opt, req};
+use crate::registry::{
+    ADMIN_PORT, ANYONE, Action, BOTH_PORTS, Call, FieldType as T, Reply, STAFF, opt, req,
+};
 
 fn list(c: &Call<'_>) -> Result<Reply, ApiError> {
     c.json(json!({ "plans": plan::list(&c.app.panel, &c.actor()?)? }))
@@ -13,6 +18,24 @@ fn list(c: &Call<'_>) -> Result<Reply, ApiError> {
 fn save(c: &Call<'_>) -> Result<Reply, ApiError> {
     let input: SavePlan = c.parse()?;
     c.json(plan::save(&c.app.panel, &c.actor()?, input)?)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OfAccount {
+    #[serde(default)]
+    username: Option<Username>,
+}
+
+/// The account's plan; whoever may see the account may see its limits.
+fn of_account(c: &Call<'_>) -> Result<Reply, ApiError> {
+    let input: OfAccount = c.parse()?;
+    let user = c.target(input.username)?;
+    let account = hs_modules::account::show(&c.app.panel, &c.actor()?, &user)?;
+    let name: PlanName = account.plan.parse()?;
+    let found = c.app.panel.store.plan(&name).map_err(|e| ApiError::internal(e.to_string()))?;
+    let plan = found.ok_or_else(|| ApiError::not_found(format!("plan {name} does not exist")))?;
+    c.json(json!({ "username": user, "plan": plan }))
 }
 
 pub const ACTIONS: &[Action] = &[
@@ -45,5 +68,16 @@ pub const ACTIONS: &[Action] = &[
             ),
         ],
         handler: save,
+    },
+    Action {
+        module: "plan",
+        name: "of_account",
+        summary: "The plan an account is on, with its limits (on the user port: yours)",
+        read_only: true,
+        public: false,
+        portals: BOTH_PORTS,
+        roles: ANYONE,
+        fields: &[opt("username", T::String, "required on the admin port")],
+        handler: of_account,
     },
 ];

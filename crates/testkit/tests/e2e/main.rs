@@ -8,4 +8,5 @@ mod auth;
 mod dns;
 mod isolation;
 mod resilience;
+mod ui;
 mod validation;

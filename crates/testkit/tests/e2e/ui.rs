@@ -1,0 +1,313 @@
+//! The web UI in headless Chromium: an administrator and a customer do their
+//! work through the pages, values with markup in them stay text, and a
+//! cross-site form post is refused. Screenshots of the main pages go to
+//! `ui-screenshots/` in the target folder for a reviewer.
+
+use std::io::{Read, Write};
+
+use hs_testkit::browser::{Browser, screenshot_dir};
+use hs_testkit::{Client, Sandbox, unique};
+use serde_json::json;
+
+fn shot(browser: &Browser, name: &str) {
+    browser.screenshot(&screenshot_dir().join(format!("{name}.png")));
+}
+
+fn log_in(browser: &Browser, url: &str, user: &str, password: &str) {
+    browser.goto(url);
+    browser.type_into("form[data-form=login] input[name=username]", user);
+    browser.type_into("form[data-form=login] input[name=password]", password);
+    browser.click("form[data-form=login] button[type=submit]");
+    browser.find("nav a[data-page=dashboard]");
+}
+
+/// Markup in a value must arrive as text: no element it names exists in the
+/// page, no alert opened, and the payload's side effect never ran.
+fn assert_inert(browser: &Browser) {
+    assert_eq!(browser.alert_text(), None, "an alert opened");
+    let injected = browser.script(
+        "return document.querySelectorAll('main script, main img, main iframe, main b.evil').length \
+         + (window.hsInjected ? 100 : 0);",
+        json!([]),
+    );
+    assert_eq!(injected, json!(0), "markup from data became elements");
+}
+
+const PAYLOAD: &str =
+    "<script>alert('x')</script><img src=x onerror=\"window.hsInjected=1\"><b class=evil>b</b>";
+
+#[test]
+fn admin_creates_suspends_and_unsuspends_an_account() {
+    let sandbox = Sandbox::start();
+    let browser = Browser::start();
+    log_in(
+        &browser,
+        &sandbox.info.admin_url,
+        &sandbox.info.admin_user,
+        &sandbox.info.admin_password,
+    );
+    browser.find(".tiles .tile");
+
+    // Create the account from the form.
+    let user = unique("uiacct");
+    let domain = format!("{user}.test");
+    browser.click("nav a[data-page=accounts]");
+    let form = "form[data-form=create-account]";
+    browser.find(form);
+    browser.script("document.querySelector('details.create').open = true;", json!([]));
+    browser.type_into(&format!("{form} input[name=username]"), &user);
+    browser.type_into(&format!("{form} input[name=domain]"), &domain);
+    browser.type_into(&format!("{form} input[name=password]"), "Site-Pass-2026!");
+    browser.click(&format!("{form} button[type=submit]"));
+    let row = format!("tr[data-key=\"{user}\"]");
+    browser.find(&row);
+    assert!(browser.text(".notices").contains(&user));
+    assert_eq!(sandbox.web(&domain, "/").0, 200);
+
+    // Suspend with a reason full of markup: the site goes 503, the reason stays text.
+    browser.click(&format!("button[data-action=suspend][data-user=\"{user}\"]"));
+    browser.type_into("form[data-form=suspend] input[name=reason]", PAYLOAD);
+    browser.click("form[data-form=suspend] button[type=submit]");
+    browser.find(&format!("button[data-action=unsuspend][data-user=\"{user}\"]"));
+    assert_eq!(sandbox.web(&domain, "/").0, 503);
+    let reason = browser.script(
+        "return document.querySelector(arguments[0] + ' .reason').textContent;",
+        json!([row]),
+    );
+    assert_eq!(reason.as_str().unwrap().trim(), PAYLOAD);
+    assert_inert(&browser);
+    shot(&browser, "admin-accounts");
+
+    // Search narrows the list; the pager says where we are.
+    browser.type_into(".toolbar input[type=search]", "no-such-account-anywhere");
+    browser.find("main .list .empty");
+    browser.type_into(".toolbar input[type=search]", &user);
+    browser.find(&row);
+
+    // Unsuspend: the site serves again, and the search survives the reload.
+    browser.click(&format!("button[data-action=unsuspend][data-user=\"{user}\"]"));
+    browser.find(&format!("button[data-action=suspend][data-user=\"{user}\"]"));
+    assert_eq!(sandbox.web(&domain, "/").0, 200);
+    let query = browser.script("return document.querySelector('.toolbar input').value;", json!([]));
+    assert_eq!(query, json!(user));
+
+    // A refused action shows the API's message and the operation id.
+    browser.click(&format!("button[data-action=plan][data-user=\"{user}\"]"));
+    browser.script(
+        "const s = document.querySelector('form[data-form=change-plan] select'); \
+         s.append(new Option('missing', 'missing')); s.value = 'missing';",
+        json!([]),
+    );
+    browser.click("form[data-form=change-plan] button[type=submit]");
+    let error = browser.text("dialog .notice.error");
+    assert!(error.contains("missing") && error.contains("Operation id: op-"), "{error}");
+    shot(&browser, "admin-error");
+    browser.click("dialog button.secondary");
+
+    // The admin manages the account's domains from its row.
+    browser.click(&format!("{row} a[href^=\"#/domains\"]"));
+    browser.find(&format!("table.domains tr[data-key=\"{domain}\"]"));
+    shot(&browser, "admin-domains");
+
+    browser.click("nav a[data-page=plans]");
+    browser.find("table.plans");
+    shot(&browser, "admin-plans");
+
+    // The dashboard counts the account and its domain.
+    browser.click("nav a[data-page=dashboard]");
+    let tiles = "Array.from(document.querySelectorAll('.tile')).map(t => t.innerText).join(' ')";
+    browser.wait_until(&format!("/1\\s+Domains/.test({tiles})"), "the domain count");
+    shot(&browser, "admin-dashboard");
+}
+
+#[test]
+fn a_user_adds_a_subdomain_and_markup_stays_text() {
+    let sandbox = Sandbox::start();
+    let admin = sandbox.admin();
+    let user = unique("uiuser");
+    let domain = format!("{user}.test");
+    let password = sandbox.create_account(&admin, &user, &domain);
+    let limits = json!({ "addon_domains": 2, "subdomains": 5, "parked_domains": 1 });
+    let plan = unique("starter");
+    assert_eq!(admin.call("plan/save", json!({ "name": plan, "limits": limits })).status, 200);
+    let moved = admin.call("account/change_plan", json!({ "username": user, "plan": plan }));
+    assert_eq!(moved.status, 200, "{}", moved.body);
+
+    // The same browser is logged in to both portals: each port has its own cookie.
+    let browser = Browser::start();
+    log_in(
+        &browser,
+        &sandbox.info.admin_url,
+        &sandbox.info.admin_user,
+        &sandbox.info.admin_password,
+    );
+    log_in(&browser, &sandbox.info.user_url, &user, &password);
+    browser.find(".usage");
+    assert!(browser.text("main").contains(&domain));
+
+    // Add a subdomain from the domains page and see it listed and served.
+    browser.click("nav a[data-page=domains]");
+    let form = "form[data-form=add-subdomain]";
+    browser.type_into(&format!("{form} input[name=subdomain]"), "blog");
+    browser.select(&format!("{form} select[name=domain]"), &domain);
+    browser.click(&format!("{form} button[type=submit]"));
+    let blog = format!("blog.{domain}");
+    browser.find(&format!("tr[data-key=\"{blog}\"]"));
+    assert_eq!(sandbox.web(&blog, "/").0, 200);
+    shot(&browser, "user-domains");
+    browser.click("nav a[data-page=dashboard]");
+    let meter = "document.querySelector('#u-subdomains')";
+    browser.wait_until(&format!("{meter} && {meter}.value === 1"), "1 of 5 subdomains");
+    assert!(browser.text("main").contains("1 of 5 used"));
+    shot(&browser, "user-dashboard");
+
+    // A domain name with markup is refused, and the refusal is shown as text.
+    browser.click("nav a[data-page=domains]");
+    let form = "form[data-form=add-addon]";
+    browser.type_into(&format!("{form} input[name=domain]"), &format!("{PAYLOAD}.test"));
+    browser.click(&format!("{form} button[type=submit]"));
+    let error = browser.text(&format!("{form} .notice.error"));
+    assert!(error.contains("Operation id: op-"), "{error}");
+    assert_inert(&browser);
+
+    // So is markup in the address.
+    browser.goto(&format!("{}/#/%3Cimg%20src=x%20onerror=alert(1)%3E", sandbox.info.user_url));
+    browser.wait_until("document.querySelector('main h1').textContent === 'Not found'", "404");
+    assert!(browser.text("main").contains("<img src=x onerror=alert(1)>"));
+    assert_inert(&browser);
+
+    // An API token is created and shown once; the list shows its name.
+    browser.goto(&format!("{}/#/security", sandbox.info.user_url));
+    browser.type_into("form[data-form=create-token] input[name=name]", "deploy bot");
+    browser.click("form[data-form=create-token] button[type=submit]");
+    browser.find("input.secret");
+    let secret = browser.script("return document.querySelector('input.secret').value;", json!([]));
+    assert!(secret.as_str().unwrap().starts_with("hsp_"), "{secret}");
+    browser.find("tr[data-key=\"deploy bot\"]");
+    shot(&browser, "user-tokens");
+
+    // Phone width, dark theme: the menu folds behind a button and still works.
+    browser.set_window_size(390, 844);
+    browser.prefer_dark(true);
+    browser.goto(&format!("{}/#/dashboard", sandbox.info.user_url));
+    browser.find(".usage");
+    shot(&browser, "user-dashboard-phone-dark");
+    browser.click("#menu-toggle");
+    browser.click("nav a[data-page=domains]");
+    browser.find(&format!("tr[data-key=\"{blog}\"]"));
+    shot(&browser, "user-domains-phone-dark");
+
+    // Logging out ends the session: the login form is back, even after a reload.
+    browser.set_window_size(1280, 900);
+    browser.click("#logout");
+    browser.find("form[data-form=login]");
+    browser.goto(&format!("{}/", sandbox.info.user_url));
+    browser.find("form[data-form=login]");
+
+    // The admin portal's session in the same browser was never touched.
+    browser.goto(&format!("{}/#/accounts", sandbox.info.admin_url));
+    browser.find(&format!("tr[data-key=\"{user}\"]"));
+}
+
+/// A page on another origin (same site: 127.0.0.1, another port) that posts a
+/// JSON-looking `text/plain` form to the admin port. Without the origin check the
+/// browser's cookie would carry it.
+fn serve_attack_page(admin_url: &str, user: &str) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    let name = format!("{{\"username\":\"{user}\",\"reason\":\"");
+    let page = format!(
+        "<!doctype html><title>win a prize</title>\
+         <form method=post enctype=text/plain action=\"{admin_url}/api/account/suspend\">\
+         <input type=hidden name='{name}' value='\"}}'><button id=go>Claim</button></form>"
+    );
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\n\
+                 Connection: close\r\n\r\n",
+                page.len()
+            );
+            let _ = stream.write_all(head.as_bytes());
+            let _ = stream.write_all(page.as_bytes());
+        }
+    });
+    url
+}
+
+#[test]
+fn a_cross_site_post_with_the_session_cookie_is_refused() {
+    let sandbox = Sandbox::start();
+    let admin = sandbox.admin();
+    let user = unique("uicsrf");
+    sandbox.create_account(&admin, &user, &format!("{user}.test"));
+
+    let base = &sandbox.info.admin_url;
+    let host = base.trim_start_matches("http://");
+    let cookie = format!("hs_admin_session={}", admin.token.as_deref().unwrap());
+    let client = Client::new(base);
+    let suspend = json!({ "username": user, "reason": "csrf" });
+    let before = sandbox.tree_digest();
+
+    // Cookie plus a foreign Origin, a foreign Referer, or neither: refused, nothing changed.
+    let evil = [
+        vec![("Cookie", cookie.as_str()), ("Origin", "http://evil.example")],
+        vec![("Cookie", cookie.as_str()), ("Origin", "null")],
+        vec![("Cookie", cookie.as_str()), ("Referer", "http://evil.example/x")],
+        vec![("Cookie", cookie.as_str())],
+    ];
+    for headers in &evil {
+        let reply = client.post_with_headers("account/suspend", suspend.clone(), headers);
+        assert_eq!((reply.status, reply.code()), (403, "csrf"), "{headers:?}: {}", reply.body);
+    }
+    assert_eq!(sandbox.tree_digest(), before);
+
+    // Reads with the cookie are fine; so are bearer clients, whatever the Origin.
+    let origin = format!("http://{host}");
+    let reply = client.post_with_headers(
+        "auth/whoami",
+        json!({}),
+        &[("Cookie", cookie.as_str()), ("Origin", "http://evil.example")],
+    );
+    assert_eq!(reply.status, 403, "a POST is a POST, even to a read");
+    let bearer = format!("Bearer {}", admin.token.as_deref().unwrap());
+    let reply = client.post_with_headers(
+        "auth/whoami",
+        json!({}),
+        &[("Authorization", bearer.as_str()), ("Origin", "http://evil.example")],
+    );
+    assert_eq!(reply.status, 200, "{}", reply.body);
+
+    // The panel's own page: Origin (or Referer) equal to the Host, port included.
+    let referer = format!("{origin}/#/accounts");
+    let ok = [
+        vec![("Cookie", cookie.as_str()), ("Origin", origin.as_str())],
+        vec![("Cookie", cookie.as_str()), ("Referer", referer.as_str())],
+    ];
+    for headers in &ok {
+        let reply = client.post_with_headers("auth/whoami", json!({}), headers);
+        assert_eq!(reply.status, 200, "{headers:?}: {}", reply.body);
+    }
+    let port = host.rsplit_once(':').unwrap().1;
+    let v6 = format!("[::1]:{port}");
+    let reply = client.post_with_headers(
+        "auth/whoami",
+        json!({}),
+        &[("Cookie", cookie.as_str()), ("Host", &v6), ("Origin", &format!("http://{v6}"))],
+    );
+    assert_eq!(reply.status, 200, "IPv6 host: {}", reply.body);
+
+    // Through the browser: logged in to the admin portal, the user opens a page
+    // on another port of the same host that posts to the panel. Refused.
+    let browser = Browser::start();
+    log_in(&browser, base, &sandbox.info.admin_user, &sandbox.info.admin_password);
+    let before = sandbox.tree_digest();
+    browser.goto(&serve_attack_page(base, &user));
+    browser.click("#go");
+    browser.wait_until("document.body.innerText.includes('csrf')", "the refusal");
+    let shown = admin.call("account/show", json!({ "username": user }));
+    assert_eq!(shown.body["suspended"], json!(false), "{}", shown.body);
+    assert_eq!(sandbox.tree_digest(), before);
+}
