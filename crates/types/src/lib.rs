@@ -26,6 +26,9 @@
 
 mod error;
 
+pub mod cron_command;
+pub mod cron_comment;
+pub mod cron_schedule;
 pub mod domain;
 pub mod email;
 pub mod host_label;
@@ -35,6 +38,9 @@ pub mod redirect;
 pub mod token;
 pub mod username;
 
+pub use cron_command::CronCommand;
+pub use cron_comment::CronComment;
+pub use cron_schedule::CronSchedule;
 pub use domain::DomainName;
 pub use email::{EmailAddress, MailboxName};
 pub use error::InvalidValue;
