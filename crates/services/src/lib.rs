@@ -7,6 +7,7 @@
 //! - private instances listen on loopback only and keep every file under the
 //!   sandbox root.
 
+pub mod cron;
 pub mod daemon;
 pub mod nginx;
 pub mod php_fpm;
@@ -23,6 +24,7 @@ pub fn pipeline(layout: &Layout, config: &PanelConfig) -> Pipeline {
     let drivers: Vec<Arc<dyn ServiceDriver>> = vec![
         Arc::new(nginx::Nginx::new(layout)),
         Arc::new(php_fpm::PhpFpm::new(layout, &config.php.version)),
+        Arc::new(cron::Cron::new(layout)),
     ];
     Pipeline::new(layout.clone(), drivers)
 }

@@ -2,5 +2,6 @@
 
 pub mod account;
 pub mod auth;
+pub mod cron;
 pub mod domain;
 pub mod plan;
