@@ -5,6 +5,7 @@
 
 mod accounts;
 mod auth;
+mod cron;
 mod isolation;
 mod resilience;
 mod validation;
