@@ -117,6 +117,16 @@ fn bad_cron_input_is_refused_and_no_crontab_changes() {
     ok(admin.call("plan/save", json!({ "name": "nocron", "limits": { "cron_jobs": 0 } })));
     ok(admin.call("account/change_plan", json!({ "username": alice, "plan": "onecron" })));
 
+    // A reseller, who manages neither alice nor bob.
+    let reseller = unique("cronr");
+    ok(admin.call(
+        "account/create",
+        json!({ "username": reseller, "domain": format!("{reseller}.test"),
+                "password": "Reseller-Pass-1", "reseller": true }),
+    ));
+    let mut res = hs_testkit::Client::new(&sandbox.info.admin_url);
+    res.login(&reseller, "Reseller-Pass-1");
+
     let before = sandbox.tree_digest();
     let (alice_tab, bob_tab) = (sandbox.crontab(&alice), sandbox.crontab(&bob));
 
@@ -167,6 +177,16 @@ fn bad_cron_input_is_refused_and_no_crontab_changes() {
         assert!(!message.chars().any(char::is_control), "{message:?}");
     }
     assert_eq!(me.call("cron/add", job("@daily", "true")).code(), "limit_reached");
+
+    for (action, body) in [
+        ("cron/list", json!({ "username": alice })),
+        ("cron/add", json!({ "username": alice, "schedule": "@daily", "command": "id" })),
+        ("cron/edit", json!({ "username": bob, "id": 1, "command": "id" })),
+        ("cron/delete", json!({ "username": bob, "id": 1 })),
+    ] {
+        let reply = res.call(action, body);
+        assert_eq!(reply.status, 404, "reseller {action}: {}", reply.body);
+    }
 
     // Staff are held to the same rules, and a plan too small for the jobs is refused.
     let reply = admin
