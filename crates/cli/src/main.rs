@@ -5,6 +5,7 @@
 //! (`--password-stdin`), never from argv. Exit codes: 0 done, 1 failed on our
 //! side, 2 refused (bad input, conflict, not found, limit).
 
+mod cron_cmd;
 mod up;
 
 use std::io::Read;
@@ -12,6 +13,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use cron_cmd::CronCmd;
 use hs_config::{Layout, PanelConfig};
 use hs_modules::{Actor, ModuleError, Panel, account, dns, domain, plan};
 use hs_types::{DomainName, HostLabel, Password, PlanName, RedirectStatus, RedirectUrl, Username};
@@ -58,6 +60,15 @@ enum Command {
     Plan(PlanCmd),
     /// Finish or undo operations that a crash interrupted.
     Recover,
+    /// Cron jobs of an account (HS::Cron).
+    #[command(subcommand)]
+    Cron(CronCmd),
+    /// Internal: become a sandbox's private cron (started by `up`).
+    #[command(hide = true)]
+    SandboxCron {
+        #[arg(long)]
+        root: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -250,6 +261,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Some(dir) => Layout::sandbox(dir.canonicalize().unwrap_or_else(|_| dir.clone())),
         None => Layout::system(),
     };
+    if let Command::SandboxCron { root } = &cli.command {
+        // Before anything else: unsharing the mount namespace needs one thread.
+        let never = hs_services::cron::exec_private(root).map_err(anyhow::Error::msg)?;
+        match never {}
+    }
     if let Command::Up = cli.command {
         let Some(dir) = &cli.sandbox else {
             anyhow::bail!("`hspanel up` needs --sandbox DIR");
@@ -268,7 +284,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let op = format!("cli-{}", std::process::id());
 
     match cli.command {
-        Command::Up | Command::Init { .. } => Ok(()),
+        Command::Up | Command::Init { .. } | Command::SandboxCron { .. } => Ok(()),
+        Command::Cron(cmd) => cron_cmd::run(&panel, &admin, &out, cmd),
         Command::Recover => {
             let n = account::recover(&panel)?;
             out.say(&serde_json::json!({ "recovered": n }), &format!("{n} operations recovered"))
@@ -485,12 +502,12 @@ fn run_dns(panel: &Panel, admin: &Actor, out: &Out, cmd: DnsCmd) -> anyhow::Resu
     }
 }
 
-struct Out {
+pub(crate) struct Out {
     json: bool,
 }
 
 impl Out {
-    fn say<T: Serialize>(&self, value: &T, text: &str) -> anyhow::Result<()> {
+    pub(crate) fn say<T: Serialize>(&self, value: &T, text: &str) -> anyhow::Result<()> {
         if self.json {
             println!("{}", serde_json::to_string(value)?);
         } else if !text.is_empty() {

@@ -39,6 +39,16 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
             return Err(anyhow::Error::msg(e));
         }
     }
+    let me = std::env::current_exe().context("locating hspanel")?;
+    match hs_services::cron::start_private(&layout, &me) {
+        Ok(cron) => daemons.push(cron),
+        Err(e) => {
+            for daemon in daemons.iter_mut().rev() {
+                daemon.stop(Duration::from_secs(5));
+            }
+            bail!("starting the private cron: {e}");
+        }
+    }
 
     let result = (|| -> anyhow::Result<()> {
         let mut srvd = start_srvd(&root, &config)?;

@@ -75,6 +75,11 @@ impl Layout {
         self.user_dir(user).join(format!("{}.yaml", domain.as_str()))
     }
 
+    /// The account's cron jobs (HS::Cron's desired state).
+    pub fn cron_file(&self, user: &Username) -> PathBuf {
+        self.user_dir(user).join("cron.yaml")
+    }
+
     /// One small file per hosted domain naming its owner: claiming a domain is an
     /// exclusive create, so two accounts can never own the same name.
     pub fn domain_claim(&self, domain: &DomainName) -> PathBuf {
@@ -214,6 +219,32 @@ impl Layout {
     /// Record templates (`{name}.zone`) the administrator adds or overrides.
     pub fn dns_templates(&self) -> PathBuf {
         self.templates().join("dns")
+    }
+
+    /// cron's spool of users' crontabs, written only by `crontab`. In a sandbox
+    /// the private cron sees this folder at `/var/spool/cron/crontabs`.
+    pub fn cron_spool(&self) -> PathBuf {
+        self.path("var/spool/cron/crontabs")
+    }
+
+    /// The system crontab and `cron.d` that a sandbox's private cron sees in
+    /// place of the host's (the panel writes neither on a real server).
+    pub fn cron_system_table(&self) -> PathBuf {
+        self.path("etc/crontab")
+    }
+
+    pub fn cron_d(&self) -> PathBuf {
+        self.path("etc/cron.d")
+    }
+
+    /// The sandbox's private cron: its pid (read to enter its mount namespace)
+    /// and the file bound over its lock file `/run/crond.pid`.
+    pub fn sandbox_cron_pid(&self) -> PathBuf {
+        self.sandbox_run().join("cron.pid")
+    }
+
+    pub fn sandbox_cron_lock(&self) -> PathBuf {
+        self.sandbox_run().join("crond.pid")
     }
 
     /// Private instances' own pid files, sockets and logs (sandbox only).

@@ -266,6 +266,8 @@ fn undo_create(
         system::remove_home(&panel.layout, user, uid)?;
     }
     if did("linux_user") {
+        // HS::Cron: the crontab goes while `crontab -u` still knows the user.
+        crate::cron::remove_crontab(panel, user)?;
         system::delete_user(user)?;
     }
     if did("domain_claim") {
@@ -361,12 +363,20 @@ fn set_suspension(
     account.suspended = reason.map(|reason| Suspension { reason, since: jiff::Timestamp::now() });
     panel.store.write_account(&account)?;
 
+    // HS::Cron: a suspended account has no crontab; unsuspending reinstalls it.
+    if let Err(e) = crate::cron::sync(panel, &account) {
+        panel.store.write_account(&previous)?;
+        return Err(e);
+    }
     let domains = panel.store.domains(user)?;
     let names: Vec<DomainName> = domains.iter().map(|d| d.domain.clone()).collect();
     let applied = web::site_changes(panel, &panel.templates()?, &account, &domains, &names)
         .and_then(|maps| web::apply_nginx(panel, &maps));
     if let Err(e) = applied {
         panel.store.write_account(&previous)?;
+        if let Err(undo) = crate::cron::sync(panel, &previous) {
+            tracing::error!(user = %user, "cannot put the crontab back: {undo}");
+        }
         return Err(e);
     }
     if account.suspended.is_some()
@@ -391,6 +401,7 @@ pub fn change_plan(
     let mut account = load_managed(panel, actor, user)?;
     let plan = plan::get_usable(panel, actor, plan)?;
     crate::domain::check_usage_fits(panel, &account, &plan)?;
+    crate::cron::check_usage_fits(panel, &account, &plan)?;
     account.plan = plan.name;
     panel.store.write_account(&account)?;
     Ok(AccountView::of(&account))

@@ -10,6 +10,7 @@
 
 pub mod account;
 pub mod context;
+pub mod cron;
 pub mod dns;
 pub mod domain;
 pub mod error;

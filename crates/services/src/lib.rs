@@ -8,6 +8,7 @@
 //!   sandbox root.
 
 pub mod bind;
+pub mod cron;
 pub mod daemon;
 pub mod nginx;
 pub mod php_fpm;
@@ -25,6 +26,7 @@ pub fn pipeline(layout: &Layout, config: &PanelConfig) -> Pipeline {
         Arc::new(nginx::Nginx::new(layout)),
         Arc::new(php_fpm::PhpFpm::new(layout, &config.php.version)),
         Arc::new(bind::Bind::new(layout)),
+        Arc::new(cron::Cron::new(layout)),
     ];
     Pipeline::new(layout.clone(), drivers)
 }

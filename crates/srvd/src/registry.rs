@@ -130,12 +130,13 @@ impl Call<'_> {
 pub fn actions() -> &'static [&'static Action] {
     static ALL: std::sync::OnceLock<Vec<&'static Action>> = std::sync::OnceLock::new();
     ALL.get_or_init(|| {
-        let modules: [&'static [Action]; 5] = [
+        let modules: [&'static [Action]; 6] = [
             crate::api::auth::ACTIONS,
             crate::api::account::ACTIONS,
             crate::api::domain::ACTIONS,
             crate::api::dns::ACTIONS,
             crate::api::plan::ACTIONS,
+            crate::api::cron::ACTIONS,
         ];
         modules.into_iter().flatten().collect()
     })

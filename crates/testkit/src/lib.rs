@@ -238,6 +238,34 @@ impl Sandbox {
         std::fs::read_to_string(self.root.join("var/log/named/named.log")).unwrap_or_default()
     }
 
+    /// `crontab -l -u user` as the sandbox's private cron sees it (run inside
+    /// its mount namespace); `None` when the user has no crontab.
+    pub fn crontab(&self, user: &str) -> Option<String> {
+        let pid_file = self.root.join("run/hspanel/cron.pid");
+        let pid = std::fs::read_to_string(&pid_file).unwrap();
+        let out = Command::new("nsenter")
+            .args(["-t", pid.trim(), "-m", "crontab", "-l", "-u", user])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if !out.status.success() && stderr.contains("no crontab for") {
+            return None;
+        }
+        assert!(out.status.success(), "crontab -l -u {user}: {stderr}");
+        Some(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// The job lines of `user`'s crontab: neither comments nor `NAME=value`.
+    pub fn cron_entries(&self, user: &str) -> Vec<String> {
+        let text = self.crontab(user).unwrap_or_default();
+        text.lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .filter(|l| !l.split_whitespace().next().unwrap_or("").contains('='))
+            .map(str::to_string)
+            .collect()
+    }
+
     /// How many times nginx has been told to reload so far.
     pub fn nginx_reloads(&self) -> usize {
         let log = std::fs::read_to_string(self.root.join("var/log/nginx/error.log")).unwrap();

@@ -26,6 +26,9 @@
 
 mod error;
 
+pub mod cron_command;
+pub mod cron_comment;
+pub mod cron_schedule;
 pub mod dns_name;
 pub mod dns_record;
 pub mod domain;
@@ -37,6 +40,9 @@ pub mod redirect;
 pub mod token;
 pub mod username;
 
+pub use cron_command::CronCommand;
+pub use cron_comment::CronComment;
+pub use cron_schedule::CronSchedule;
 pub use dns_name::{RecordName, Target};
 pub use dns_record::{DnsRecord, RecordData, RecordType, Ttl};
 pub use domain::DomainName;

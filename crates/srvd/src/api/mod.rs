@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod auth;
+pub mod cron;
 pub mod dns;
 pub mod domain;
 pub mod plan;

@@ -5,6 +5,7 @@
 
 mod accounts;
 mod auth;
+mod cron;
 mod dns;
 mod isolation;
 mod resilience;

@@ -1,0 +1,267 @@
+//! HS::Cron: jobs land in exactly the account's own crontab (read back with
+//! `crontab -l` inside the sandbox's private cron), run as the account's user
+//! under the real cron daemon, stop while the account is suspended, and no
+//! input can add a line of its own to a crontab.
+
+use std::os::unix::fs::MetadataExt;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use hs_testkit::{Sandbox, unique};
+use serde_json::{Value, json};
+
+fn ok(reply: hs_testkit::Reply) -> Value {
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    reply.body
+}
+
+#[test]
+fn jobs_are_added_edited_and_deleted_in_exactly_the_users_crontab() {
+    let sandbox = Sandbox::start();
+    let admin = sandbox.admin();
+    let alice = unique("crona");
+    let bob = unique("cronb");
+    let password = sandbox.create_account(&admin, &alice, &format!("{alice}.test"));
+    sandbox.create_account(&admin, &bob, &format!("{bob}.test"));
+    let me = sandbox.user(&alice, &password);
+    assert_eq!(sandbox.crontab(&alice), None);
+
+    // Bob has a job of his own, which nothing alice does may touch.
+    ok(admin
+        .call("cron/add", json!({ "username": bob, "schedule": "@hourly", "command": "true" })));
+    let bobs = sandbox.crontab(&bob).unwrap();
+
+    let command = "php $HOME/public_html/cron.php > /dev/null";
+    let job = ok(me.call(
+        "cron/add",
+        json!({ "schedule": "*/5 * * * *", "command": command, "comment": "every five" }),
+    ));
+    let first = job["id"].as_u64().unwrap();
+    assert_eq!(sandbox.cron_entries(&alice), [format!("*/5 * * * * {command}")]);
+    let crontab = sandbox.crontab(&alice).unwrap();
+    assert!(crontab.contains("# job 1: every five\n"), "{crontab}");
+    assert!(crontab.contains("MAILTO=\"\"\n"), "{crontab}");
+
+    // The next runs: five, on minutes divisible by five, in order.
+    let runs: Vec<&str> =
+        job["next_runs"].as_array().unwrap().iter().map(|r| r.as_str().unwrap()).collect();
+    assert_eq!(runs.len(), 5, "{job}");
+    for run in &runs {
+        let minute: u32 = run[14..16].parse().unwrap();
+        assert_eq!((minute % 5, &run[16..19]), (0, ":00"), "{run}");
+    }
+    assert!(runs.windows(2).all(|w| w[0] < w[1]), "{runs:?}");
+
+    let second = ok(me.call("cron/add", json!({ "schedule": "@daily", "command": "true" })))["id"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(
+        sandbox.cron_entries(&alice),
+        [format!("*/5 * * * * {command}"), "@daily true".to_string()]
+    );
+
+    // Editing changes exactly that entry.
+    ok(me.call("cron/edit", json!({ "id": first, "schedule": "0 3 * * mon-fri" })));
+    assert_eq!(
+        sandbox.cron_entries(&alice),
+        [format!("0 3 * * mon-fri {command}"), "@daily true".to_string()]
+    );
+    ok(me.call("cron/edit", json!({ "id": second, "command": "/usr/bin/true", "comment": "" })));
+    assert_eq!(
+        sandbox.cron_entries(&alice),
+        [format!("0 3 * * mon-fri {command}"), "@daily /usr/bin/true".to_string()]
+    );
+
+    // Deleting removes exactly that entry; ids are never reused.
+    assert_eq!(ok(me.call("cron/delete", json!({ "id": first })))["deleted"], first);
+    assert_eq!(sandbox.cron_entries(&alice), ["@daily /usr/bin/true"]);
+    let third = ok(me.call("cron/add", json!({ "schedule": "30 2 * * *", "command": "id" })));
+    assert_eq!(third["id"].as_u64().unwrap(), 3);
+    assert_eq!(sandbox.cron_entries(&alice), ["@daily /usr/bin/true", "30 2 * * * id"]);
+
+    // MAILTO is the account's, and an empty one discards the output again.
+    ok(me.call("cron/set_mailto", json!({ "mailto": format!("ops@{alice}.test") })));
+    let crontab = sandbox.crontab(&alice).unwrap();
+    assert!(crontab.contains(&format!("\nMAILTO=ops@{alice}.test\n")), "{crontab}");
+    let list = ok(me.get("cron/list", ""));
+    assert_eq!(list["mailto"], format!("ops@{alice}.test"));
+    assert_eq!(list["jobs"].as_array().unwrap().len(), 2, "{list}");
+    ok(me.call("cron/set_mailto", json!({ "mailto": "" })));
+    assert!(sandbox.crontab(&alice).unwrap().contains("\nMAILTO=\"\"\n"));
+
+    // The last job gone, the crontab goes too; bob's never changed.
+    ok(me.call("cron/delete", json!({ "id": second })));
+    ok(me.call("cron/delete", json!({ "id": 3 })));
+    assert_eq!(sandbox.crontab(&alice), None);
+    assert_eq!(sandbox.crontab(&bob).unwrap(), bobs);
+    assert_eq!(sandbox.crontab("root"), None, "the private cron's root table was touched");
+
+    // Termination removes the crontab with the account.
+    ok(admin.call("account/terminate", json!({ "username": bob })));
+    assert!(!sandbox.root.join("var/spool/cron/crontabs").join(&bob).exists());
+}
+
+#[test]
+fn bad_cron_input_is_refused_and_no_crontab_changes() {
+    let sandbox = Sandbox::start();
+    let admin = sandbox.admin();
+    let alice = unique("cronc");
+    let bob = unique("crond");
+    let password = sandbox.create_account(&admin, &alice, &format!("{alice}.test"));
+    sandbox.create_account(&admin, &bob, &format!("{bob}.test"));
+    let me = sandbox.user(&alice, &password);
+    ok(me.call("cron/add", json!({ "schedule": "0 * * * *", "command": "true" })));
+    ok(admin.call("cron/add", json!({ "username": bob, "schedule": "@daily", "command": "id" })));
+
+    // A plan with room for one job.
+    ok(admin.call("plan/save", json!({ "name": "onecron", "limits": { "cron_jobs": 1 } })));
+    ok(admin.call("plan/save", json!({ "name": "nocron", "limits": { "cron_jobs": 0 } })));
+    ok(admin.call("account/change_plan", json!({ "username": alice, "plan": "onecron" })));
+
+    // A reseller, who manages neither alice nor bob.
+    let reseller = unique("cronr");
+    ok(admin.call(
+        "account/create",
+        json!({ "username": reseller, "domain": format!("{reseller}.test"),
+                "password": "Reseller-Pass-1", "reseller": true }),
+    ));
+    let mut res = hs_testkit::Client::new(&sandbox.info.admin_url);
+    res.login(&reseller, "Reseller-Pass-1");
+
+    let before = sandbox.tree_digest();
+    let (alice_tab, bob_tab) = (sandbox.crontab(&alice), sandbox.crontab(&bob));
+
+    let job = |schedule: &str, command: &str| json!({ "schedule": schedule, "command": command });
+    let cases: Vec<(&str, Value, &str)> = vec![
+        ("cron/add", job("* * * * *", "true\n* * * * * root rm -rf /"), "line break"),
+        ("cron/add", job("* * * * *", "true\r\nMAILTO=evil@example.com"), "line break"),
+        ("cron/add", job("* * * * *", "true\0id"), "NUL"),
+        ("cron/add", job("61 * * * *", "true"), "minute"),
+        ("cron/add", job("* * * * * *", "true"), "6 fields"),
+        ("cron/add", job("* * * *", "true"), "4 fields"),
+        ("cron/add", job("* * * * *\n* * * * *", "true"), "line break"),
+        ("cron/add", job("@every 5m", "true"), "macro"),
+        ("cron/add", job("junk", "true"), "cron schedule"),
+        ("cron/add", job("* * * * *", ""), "must not be empty"),
+        ("cron/add", job("* * * * *", &"x".repeat(10 * 1024)), "at most 1024 bytes"),
+        (
+            "cron/add",
+            json!({ "schedule": "@daily", "command": "true", "comment": "a\n* * * * * id" }),
+            "line break",
+        ),
+        ("cron/add", json!({ "schedule": "@daily", "command": "true", "user": "root" }), "user"),
+        ("cron/edit", json!({ "id": 1, "command": "true\n@reboot id" }), "line break"),
+        ("cron/edit", json!({ "id": 1, "schedule": "* * * * * root" }), "6 fields"),
+        ("cron/set_mailto", json!({ "mailto": "a@example.com\nSHELL=/bin/bash" }), "line break"),
+        ("cron/set_mailto", json!({ "mailto": "\"a\"@example.com" }), "double quote"),
+        // The plan allows one job, and she has it.
+        ("cron/add", job("@daily", "true"), "allows 1 cron jobs"),
+        // Jobs that are not hers: another id, bob's account.
+        ("cron/edit", json!({ "id": 2, "command": "id" }), "no cron job 2"),
+        ("cron/delete", json!({ "id": 7 }), "no cron job 7"),
+        ("cron/add", json!({ "username": bob, "schedule": "@daily", "command": "id" }), "own"),
+        ("cron/edit", json!({ "username": bob, "id": 1, "command": "id" }), "own"),
+        ("cron/delete", json!({ "username": bob, "id": 1 }), "own"),
+        ("cron/list", json!({ "username": bob }), "own"),
+        ("cron/set_mailto", json!({ "username": bob, "mailto": "" }), "own"),
+    ];
+    for (action, body, expect) in cases {
+        let reply = me.call(action, body.clone());
+        assert!(
+            (400..500).contains(&reply.status),
+            "{action} {body}: {} {}",
+            reply.status,
+            reply.body
+        );
+        let message = reply.body["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(expect), "{action} {body}: {message:?} lacks {expect:?}");
+        assert!(!message.chars().any(char::is_control), "{message:?}");
+    }
+    assert_eq!(me.call("cron/add", job("@daily", "true")).code(), "limit_reached");
+
+    for (action, body) in [
+        ("cron/list", json!({ "username": alice })),
+        ("cron/add", json!({ "username": alice, "schedule": "@daily", "command": "id" })),
+        ("cron/edit", json!({ "username": bob, "id": 1, "command": "id" })),
+        ("cron/delete", json!({ "username": bob, "id": 1 })),
+    ] {
+        let reply = res.call(action, body);
+        assert_eq!(reply.status, 404, "reseller {action}: {}", reply.body);
+    }
+
+    // Staff are held to the same rules, and a plan too small for the jobs is refused.
+    let reply = admin
+        .call("cron/add", json!({ "username": bob, "schedule": "61 * * * *", "command": "x" }));
+    assert_eq!(reply.status, 400, "{}", reply.body);
+    let reply = admin.call("account/change_plan", json!({ "username": alice, "plan": "nocron" }));
+    assert_eq!((reply.status, reply.code()), (403, "limit_reached"), "{}", reply.body);
+    let out = sandbox.cli(&["cron", "add", &bob, "* * * * *", "true\n* * * * * root id"], None);
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+
+    assert_eq!(before, sandbox.tree_digest(), "a refused request changed files");
+    assert_eq!((sandbox.crontab(&alice), sandbox.crontab(&bob)), (alice_tab, bob_tab));
+    assert_eq!(sandbox.cron_entries(&alice), ["0 * * * * true"]);
+}
+
+fn now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
+}
+
+/// The `uid epoch` lines the job has written so far.
+fn runs(sandbox: &Sandbox, user: &str) -> Vec<(u32, u64)> {
+    let path = sandbox.root.join("home").join(user).join("cron-runs");
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    text.lines()
+        .map(|l| {
+            let (uid, at) = l.split_once(' ').unwrap();
+            (uid.parse().unwrap(), at.parse().unwrap())
+        })
+        .collect()
+}
+
+/// Waits (cron starts jobs on the minute) until the job has run after `since`.
+fn wait_for_run(sandbox: &Sandbox, user: &str, since: u64) -> (u32, u64) {
+    let deadline = Instant::now() + Duration::from_secs(130);
+    loop {
+        if let Some(run) = runs(sandbox, user).into_iter().find(|(_, at)| *at >= since) {
+            return run;
+        }
+        assert!(Instant::now() < deadline, "the job did not run within 130 s");
+        std::thread::sleep(Duration::from_secs(1));
+    }
+}
+
+#[test]
+fn a_job_runs_as_its_user_and_not_while_the_account_is_suspended() {
+    let sandbox = Sandbox::start();
+    let admin = sandbox.admin();
+    let alice = unique("crone");
+    let password = sandbox.create_account(&admin, &alice, &format!("{alice}.test"));
+    let me = sandbox.user(&alice, &password);
+    let uid = nix::unistd::User::from_name(&alice).unwrap().unwrap().uid.as_raw();
+
+    // `%` is cron's newline: the renderer's escaping is proven by the daemon itself.
+    let command = "echo \"$(id -u) $(date +%s)\" >> $HOME/cron-runs";
+    ok(me.call("cron/add", json!({ "schedule": "* * * * *", "command": command })));
+    let (ran_as, _) = wait_for_run(&sandbox, &alice, 0);
+    assert_eq!(ran_as, uid);
+    let file = sandbox.root.join("home").join(&alice).join("cron-runs");
+    assert_eq!(std::fs::metadata(&file).unwrap().uid(), uid);
+
+    // Suspended: no crontab, and no run from the first minute tick after that.
+    ok(admin.call("account/suspend", json!({ "username": alice })));
+    let suspended = now();
+    assert_eq!(sandbox.crontab(&alice), None);
+    let tick = (suspended + 5).div_ceil(60) * 60;
+    while now() < tick + 10 {
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    let late: Vec<_> = runs(&sandbox, &alice).into_iter().filter(|(_, at)| *at >= tick).collect();
+    assert!(late.is_empty(), "the job ran while suspended: {late:?}");
+
+    // Unsuspended: the job is back and runs again.
+    ok(admin.call("account/unsuspend", json!({ "username": alice })));
+    let resumed = now();
+    assert_eq!(sandbox.cron_entries(&alice).len(), 1);
+    let (ran_as, _) = wait_for_run(&sandbox, &alice, resumed);
+    assert_eq!(ran_as, uid);
+}
