@@ -24,6 +24,18 @@ pub struct PanelConfig {
     pub api: ApiConfig,
     pub web: WebConfig,
     pub php: PhpConfig,
+    /// What crossing a plan's monthly bandwidth does: `notify` (an alert, the
+    /// default) or `suspend` (the account is suspended). Read by hs-logd at each check.
+    #[serde(default)]
+    pub bandwidth_policy: BandwidthPolicy,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BandwidthPolicy {
+    #[default]
+    Notify,
+    Suspend,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -90,6 +102,7 @@ impl PanelConfig {
                 workers: 1,
             },
             php: PhpConfig { version: "8.2".into(), max_children: 5 },
+            bandwidth_policy: BandwidthPolicy::Notify,
         }
     }
 

@@ -12,6 +12,7 @@ pub mod account;
 pub mod context;
 pub mod domain;
 pub mod error;
+pub mod monitor;
 pub mod plan;
 pub mod system;
 pub mod web;
