@@ -270,14 +270,18 @@ impl Aggregator {
         let name = match &self.hosts {
             Hosts::Any => name,
             Hosts::Claimed { names, .. } => {
-                if names.contains(name.as_str()) {
+                // A name claimed since the last refresh is found by its claim file.
+                let layout = self.layout.as_ref()?;
+                let hosted =
+                    |n: &DomainName| names.contains(n.as_str()) || layout.domain_claim(n).exists();
+                if hosted(&name) {
                     name
                 } else {
-                    let bare = name.as_str().strip_prefix("www.")?;
-                    if !names.contains(bare) {
+                    let bare: DomainName = name.as_str().strip_prefix("www.")?.parse().ok()?;
+                    if !hosted(&bare) {
                         return None;
                     }
-                    bare.parse().ok()?
+                    bare
                 }
             }
         };

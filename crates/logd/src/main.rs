@@ -20,7 +20,11 @@ const POLL: Duration = Duration::from_millis(500);
 const FLUSH_EVERY: Duration = Duration::from_secs(1);
 
 fn main() -> std::process::ExitCode {
-    tracing_subscriber::fmt().with_env_filter(env_filter()).with_target(false).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(env_filter())
+        .with_target(false)
+        .with_ansi(false)
+        .init();
     match run() {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {

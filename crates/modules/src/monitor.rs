@@ -426,7 +426,8 @@ pub fn account_usage(panel: &Panel, account: &Account, with_disk: bool) -> Resul
     let month = current_month();
     let mut domains = Vec::new();
     for d in panel.store.domains(&account.username)? {
-        let (hits, bytes) = month_traffic(&panel.layout, &d.domain, &month);
+        let since = day_of(d.created);
+        let (hits, bytes) = month_traffic(&panel.layout, &d.domain, &month, &since);
         domains.push(DomainUsage { domain: d.domain, hits, bytes });
     }
     let bandwidth: u64 = domains.iter().map(|d| d.bytes).sum();
@@ -460,15 +461,18 @@ struct DayTotals {
     bytes: u64,
 }
 
-/// Hits and bytes of one domain in one month, summed over hs-logd's day files.
-pub fn month_traffic(layout: &Layout, domain: &DomainName, month: &str) -> (u64, u64) {
+/// Hits and bytes of one domain in one month, summed over hs-logd's day files
+/// from `since` (`YYYY-MM-DD`) on: days before the domain was added belong to
+/// whoever held the name before. FIXME: the day the name changed hands is shared;
+/// removing a domain's statistics with the domain needs a hook in its deletion.
+pub fn month_traffic(layout: &Layout, domain: &DomainName, month: &str, since: &str) -> (u64, u64) {
     let Ok(entries) = std::fs::read_dir(layout.web_stats_dir(domain)) else { return (0, 0) };
     let prefix = format!("{month}-");
     let (mut hits, mut bytes) = (0, 0);
     for entry in entries.flatten() {
         let name = entry.file_name();
         let Some(name) = name.to_str() else { continue };
-        if !(name.starts_with(&prefix) && name.ends_with(".json")) {
+        if !(name.starts_with(&prefix) && name.ends_with(".json")) || name < since {
             continue;
         }
         let Ok(text) = std::fs::read(entry.path()) else { continue };
@@ -520,11 +524,16 @@ pub fn stats(
     let missing = || ModuleError::NotFound(format!("domain {domain} does not exist"));
     let owner = panel.store.domain_owner(domain)?.ok_or_else(missing)?;
     crate::account::load_managed(panel, actor, &owner).map_err(|_| missing())?;
+    let record = panel.store.domain(&owner, domain)?.ok_or_else(missing)?;
+    let since = day_of(record.created);
     let days = days.clamp(1, 366);
     let today = jiff::Timestamp::now().as_second().div_euclid(86_400);
     let mut out = Vec::new();
     for back in 0..i64::from(days) {
         let name = day_name(today - back);
+        if name < since {
+            break;
+        }
         let path = panel.layout.web_stats_dir(domain).join(format!("{name}.json"));
         let Ok(bytes) = std::fs::read(&path) else { continue };
         let Ok(mut value) = serde_json::from_slice::<serde_json::Value>(&bytes) else { continue };
@@ -534,13 +543,17 @@ pub fn stats(
         out.push(value);
     }
     let month = current_month();
-    let (hits, bytes) = month_traffic(&panel.layout, domain, &month);
+    let (hits, bytes) = month_traffic(&panel.layout, domain, &month, &since);
     Ok(serde_json::json!({
         "domain": domain,
         "owner": owner,
         "month": { "month": month, "hits": hits, "bytes": bytes },
         "days": out,
     }))
+}
+
+fn day_of(t: jiff::Timestamp) -> String {
+    day_name(t.as_second().div_euclid(86_400))
 }
 
 fn day_name(day: i64) -> String {
@@ -703,7 +716,11 @@ pub fn all_month_traffic(panel: &Panel) -> Result<BTreeMap<String, (u64, u64)>> 
     let mut out = BTreeMap::new();
     for account in panel.store.accounts()? {
         for d in panel.store.domains(&account.username)? {
-            out.insert(d.domain.to_string(), month_traffic(&panel.layout, &d.domain, &month));
+            let since = day_of(d.created);
+            out.insert(
+                d.domain.to_string(),
+                month_traffic(&panel.layout, &d.domain, &month, &since),
+            );
         }
     }
     Ok(out)

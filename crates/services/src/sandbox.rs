@@ -152,44 +152,55 @@ fn write_main_configs(layout: &Layout, config: &PanelConfig) -> Result<(), Strin
 /// Starts PHP-FPM and nginx and waits until both serve. Stops what it started if
 /// either fails.
 pub fn start_web(layout: &Layout, config: &PanelConfig) -> Result<Vec<Daemon>, String> {
-    let fpm = PhpFpm::new(layout, &config.php.version);
-    let nginx = Nginx::new(layout);
-    let mut started = Vec::new();
-
-    let result = (|| {
-        let log = layout.path("var/log/php/php-fpm.stderr.log");
-        let conf = fpm.conf.clone();
-        let args = [OsStr::new("-F"), OsStr::new("-y"), conf.as_os_str()];
-        let mut daemon = Daemon::spawn("php-fpm", &fpm.binary, &args, &log, Signal::SIGQUIT)?;
-        let socket = layout.path("run/php/hs-panel.sock");
-        let ready = daemon::wait_ready(&mut daemon, Duration::from_secs(10), || socket.exists());
-        started.push(daemon);
-        ready?;
-
-        let log = layout.nginx_logs().join("nginx.stderr.log");
-        let args = [
-            OsStr::new("-p"),
-            nginx.prefix.as_os_str(),
-            OsStr::new("-c"),
-            nginx.conf.as_os_str(),
-            OsStr::new("-g"),
-            OsStr::new("daemon off;"),
-        ];
-        let mut daemon = Daemon::spawn("nginx", "nginx", &args, &log, Signal::SIGQUIT)?;
-        let addr = listen_addr(&config.web.http_listen)?;
-        let ready = daemon::wait_ready(&mut daemon, Duration::from_secs(10), || {
-            TcpStream::connect_timeout(&addr, Duration::from_millis(100)).is_ok()
-        });
-        started.push(daemon);
-        ready
-    })();
-
-    match result {
-        Ok(()) => Ok(started),
+    let fpm = start_php_fpm(layout, config)?;
+    match start_nginx(layout, config) {
+        Ok(nginx) => Ok(vec![fpm, nginx]),
         Err(e) => {
-            for daemon in started.iter_mut().rev() {
-                daemon.stop(Duration::from_secs(5));
-            }
+            let mut fpm = fpm;
+            fpm.stop(Duration::from_secs(5));
+            Err(e)
+        }
+    }
+}
+
+/// Starts the private PHP-FPM and waits for the panel's pool socket.
+pub fn start_php_fpm(layout: &Layout, config: &PanelConfig) -> Result<Daemon, String> {
+    let fpm = PhpFpm::new(layout, &config.php.version);
+    let log = layout.path("var/log/php/php-fpm.stderr.log");
+    let conf = fpm.conf.clone();
+    let args = [OsStr::new("-F"), OsStr::new("-y"), conf.as_os_str()];
+    let mut daemon = Daemon::spawn("php-fpm", &fpm.binary, &args, &log, Signal::SIGQUIT)?;
+    let socket = layout.path("run/php/hs-panel.sock");
+    match daemon::wait_ready(&mut daemon, Duration::from_secs(10), || socket.exists()) {
+        Ok(()) => Ok(daemon),
+        Err(e) => {
+            daemon.stop(Duration::from_secs(5));
+            Err(e)
+        }
+    }
+}
+
+/// Starts the private nginx and waits until it accepts on the HTTP port.
+pub fn start_nginx(layout: &Layout, config: &PanelConfig) -> Result<Daemon, String> {
+    let nginx = Nginx::new(layout);
+    let log = layout.nginx_logs().join("nginx.stderr.log");
+    let args = [
+        OsStr::new("-p"),
+        nginx.prefix.as_os_str(),
+        OsStr::new("-c"),
+        nginx.conf.as_os_str(),
+        OsStr::new("-g"),
+        OsStr::new("daemon off;"),
+    ];
+    let mut daemon = Daemon::spawn("nginx", "nginx", &args, &log, Signal::SIGQUIT)?;
+    let addr = listen_addr(&config.web.http_listen)?;
+    let ready = daemon::wait_ready(&mut daemon, Duration::from_secs(10), || {
+        TcpStream::connect_timeout(&addr, Duration::from_millis(100)).is_ok()
+    });
+    match ready {
+        Ok(()) => Ok(daemon),
+        Err(e) => {
+            daemon.stop(Duration::from_secs(5));
             Err(e)
         }
     }

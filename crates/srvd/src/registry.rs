@@ -130,13 +130,14 @@ impl Call<'_> {
 pub fn actions() -> &'static [&'static Action] {
     static ALL: std::sync::OnceLock<Vec<&'static Action>> = std::sync::OnceLock::new();
     ALL.get_or_init(|| {
-        let modules: [&'static [Action]; 4] = [
+        let modules: &[&'static [Action]] = &[
             crate::api::auth::ACTIONS,
             crate::api::account::ACTIONS,
             crate::api::domain::ACTIONS,
             crate::api::plan::ACTIONS,
+            crate::api::monitor::ACTIONS,
         ];
-        modules.into_iter().flatten().collect()
+        modules.iter().copied().flatten().collect()
     })
 }
 

@@ -3,4 +3,5 @@
 pub mod account;
 pub mod auth;
 pub mod domain;
+pub mod monitor;
 pub mod plan;
