@@ -6,5 +6,6 @@
 mod accounts;
 mod auth;
 mod isolation;
+mod monitor;
 mod resilience;
 mod validation;
