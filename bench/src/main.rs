@@ -7,6 +7,7 @@
 
 mod accounts;
 mod api;
+mod logd;
 mod vhosts;
 
 fn main() -> anyhow::Result<()> {
@@ -22,7 +23,8 @@ fn main() -> anyhow::Result<()> {
         ["vhosts"] => vhosts::run(),
         ["api"] => api::run(),
         ["accounts"] => accounts::run(),
-        _ => anyhow::bail!("usage: hs-bench [all|vhosts|api|accounts|bare-axum PORT]"),
+        ["logd"] => logd::run().map(|v| println!("{v:#}")),
+        _ => anyhow::bail!("usage: hs-bench [all|vhosts|api|accounts|logd|bare-axum PORT]"),
     }
 }
 

@@ -268,7 +268,10 @@ impl Aggregator {
         let text = std::str::from_utf8(host).ok()?;
         let name: DomainName = text.parse().ok()?;
         let name = match &self.hosts {
-            Hosts::Any => name,
+            Hosts::Any => match name.as_str().strip_prefix("www.").map(str::parse) {
+                Some(Ok(bare)) => bare,
+                _ => name,
+            },
             Hosts::Claimed { names, .. } => {
                 // A name claimed since the last refresh is found by its claim file.
                 let layout = self.layout.as_ref()?;
@@ -339,10 +342,9 @@ impl Aggregator {
     }
 
     fn day(&mut self, domain: usize, day: i64) -> &mut DayAgg {
-        let layout = self.layout().cloned();
-        let name = &self.names[domain];
+        let (layout, names) = (&self.layout, &self.names);
         self.days.entry((domain, day)).or_insert_with(|| {
-            let loaded = layout.and_then(|l| read_day(&l, name, &day_name(day)));
+            let loaded = layout.as_ref().and_then(|l| read_day(l, &names[domain], &day_name(day)));
             loaded.map(DayAgg::from_file).unwrap_or_else(DayAgg::new)
         })
     }
@@ -406,7 +408,8 @@ mod tests {
 
     fn line(host: &str, bytes: u64) -> String {
         format!(
-            "{host} 10.0.0.1 - - [03/Dec/2026:17:43:10 +0000] \"GET /x HTTP/1.1\" 200 {bytes} \"-\" \"t\""
+            "{host} 10.0.0.1 - - [03/Dec/2026:17:43:10 +0000] \
+             \"GET /x HTTP/1.1\" 200 {bytes} \"-\" \"t\""
         )
     }
 

@@ -14,7 +14,8 @@
 //! - copy-truncate: the file is shorter than `offset`, or its first 64 bytes are not
 //!   those seen before (it was truncated and refilled between two polls); it is read
 //!   again from its start. A refill whose first 64 bytes equal the old ones (same
-//!   host, address and second) is not told apart. FIXME: lines written between the copy and the truncation
+//!   host, address and second) is not told apart. FIXME: lines written between the
+//!   copy and the truncation
 //!   are in the copy only and are not counted; that race belongs to copy-truncate.
 //!
 //! Restart: the checkpoint names (device, inode, offset). If the path still has that
@@ -309,7 +310,8 @@ mod tests {
 
     fn line(host: &str, bytes: u64) -> String {
         format!(
-            "{host} 10.0.{}.{} - - [03/Dec/2026:17:43:10 +0000] \"GET /p HTTP/1.1\" 200 {bytes} \"-\" \"t\"\n",
+            "{host} 10.0.{}.{} - - [03/Dec/2026:17:43:10 +0000] \
+             \"GET /p HTTP/1.1\" 200 {bytes} \"-\" \"t\"\n",
             bytes / 200,
             bytes % 200
         )
@@ -386,7 +388,8 @@ mod tests {
         append(&log, &format!("{}\n", "x".repeat(MAX_LINE * 3)));
         append(
             &log,
-            "a.test 1.1.1.1 - - [03/Dec/2026:17:43:10 +0000] \"GET /\"},{\" HTTP/1.1\" 200 9 \"-\" \"t\"\n",
+            "a.test 1.1.1.1 - - [03/Dec/2026:17:43:10 +0000] \
+             \"GET /\"},{\" HTTP/1.1\" 200 9 \"-\" \"t\"\n",
         );
         write(5, 4000);
         let (mut agg, mut f) = start(&layout, &log, &cp);

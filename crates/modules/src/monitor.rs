@@ -221,13 +221,13 @@ fn filesystems() -> Vec<Filesystem> {
             continue;
         }
         let Ok(st) = nix::sys::statvfs::statvfs(*mount) else { continue };
-        let frag = st.fragment_size() as u64;
-        let size = st.blocks() as u64 * frag;
-        let free = st.blocks_free() as u64 * frag;
-        let avail = st.blocks_available() as u64 * frag;
+        let frag = st.fragment_size();
+        let size = st.blocks() * frag;
+        let free = st.blocks_free() * frag;
+        let avail = st.blocks_available() * frag;
         let used = size.saturating_sub(free);
-        let inodes = st.files() as u64;
-        let inodes_used = inodes.saturating_sub(st.files_free() as u64);
+        let inodes = st.files();
+        let inodes_used = inodes.saturating_sub(st.files_free());
         out.push(Filesystem {
             mount: mount.to_string(),
             fstype: fstype.to_string(),

@@ -47,7 +47,8 @@ fn lines(host: &str, n: u64, from: u64) -> Expect {
             format!("10.1.{}.{}", b / 250 % 250, b % 250)
         };
         text.push_str(&format!(
-            "{host} {ip} - - [{stamp}] \"GET /page/{} HTTP/1.1\" 200 {b} \"https://ref.test/\" \"Mozilla/5.0 (t)\"\n",
+            "{host} {ip} - - [{stamp}] \"GET /page/{} HTTP/1.1\" 200 {b} \
+             \"https://ref.test/\" \"Mozilla/5.0 (t)\"\n",
             b % 7
         ));
     }
@@ -59,7 +60,8 @@ fn hostile(host: &str) -> (String, u64) {
     let stamp = now_stamp();
     let bad = [
         format!(
-            "{host} 1.2.3.4 - - [{stamp}] \"GET /\"}},{{\"hits\":999999,\"x\":\" HTTP/1.1\" 200 5 \"-\" \"a\""
+            "{host} 1.2.3.4 - - [{stamp}] \
+             \"GET /\"}},{{\"hits\":999999,\"x\":\" HTTP/1.1\" 200 5 \"-\" \"a\""
         ),
         format!(
             "{host} 1.2.3.4 - - [{stamp}] \"GET /\u{1b}[2J\u{1b}[31m HTTP/1.1\" 200 5 \"-\" \"a\""
