@@ -1,5 +1,8 @@
 //! hs-logd's second duty: every few minutes a sample of the server for the
 //! monitor's history rings, and every check interval the bandwidth policy.
+//!
+//! FIXME: each bandwidth check sums the month's day files of every domain; at
+//! thousands of domains a running month total per domain should be kept instead.
 
 use std::time::{Duration, Instant};
 

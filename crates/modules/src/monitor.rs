@@ -10,6 +10,8 @@
 //!
 //! FIXME: alert thresholds are fixed constants (90 % disk, inodes and memory; load
 //! above twice the cores); the admin cannot set them yet, and alerts are not e-mailed.
+//! FIXME: mailbox and database sizes join the usage once the mail and database
+//! modules exist.
 
 use std::collections::BTreeMap;
 use std::net::{SocketAddr, TcpStream};
