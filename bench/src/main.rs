@@ -2,11 +2,12 @@
 //! otherwise rely on, measured in the same run (these machines are noisy).
 //!
 //! `bench/run` builds and runs them all; `hs-bench NAME` runs one of `vhosts`,
-//! `accounts`, `api`; `hs-bench bare-axum PORT` is the reference server.
+//! `accounts`, `api`, `logd`; `hs-bench bare-axum PORT` is the reference server.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a failed bench aborts
 
 mod accounts;
 mod api;
+mod logd;
 mod vhosts;
 
 fn main() -> anyhow::Result<()> {
@@ -17,12 +18,14 @@ fn main() -> anyhow::Result<()> {
         [] | ["all"] => {
             vhosts::run()?;
             api::run()?;
+            logd::run().map(|v| println!("## hs-logd beside goaccess\n\n```\n{v:#}\n```\n"))?;
             accounts::run()
         }
         ["vhosts"] => vhosts::run(),
         ["api"] => api::run(),
         ["accounts"] => accounts::run(),
-        _ => anyhow::bail!("usage: hs-bench [all|vhosts|api|accounts|bare-axum PORT]"),
+        ["logd"] => logd::run().map(|v| println!("{v:#}")),
+        _ => anyhow::bail!("usage: hs-bench [all|vhosts|api|accounts|logd|bare-axum PORT]"),
     }
 }
 

@@ -6,6 +6,7 @@
 //! side, 2 refused (bad input, conflict, not found, limit).
 
 mod cron_cmd;
+mod monitor;
 mod up;
 
 use std::io::Read;
@@ -58,6 +59,9 @@ enum Command {
     /// Hosting plans.
     #[command(subcommand)]
     Plan(PlanCmd),
+    /// Server health, services, usage and web statistics (HS::Monitor).
+    #[command(subcommand)]
+    Monitor(monitor::MonitorCmd),
     /// Finish or undo operations that a crash interrupted.
     Recover,
     /// Cron jobs of an account (HS::Cron).
@@ -293,6 +297,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Account(cmd) => run_account(&panel, &admin, &op, &out, cmd),
         Command::Domain(cmd) => run_domain(&panel, &admin, &op, &out, cmd),
         Command::Dns(cmd) => run_dns(&panel, &admin, &out, cmd),
+        Command::Monitor(cmd) => monitor::run(&panel, &admin, &out, cmd),
         Command::Plan(PlanCmd::List) => {
             let plans = plan::list(&panel, &admin)?;
             let text = plans.iter().map(|p| p.name.to_string()).collect::<Vec<_>>().join("\n");

@@ -1,6 +1,8 @@
 //! `hspanel up`: the sandbox in the foreground. Private nginx, PHP-FPM and named, then
 //! hs-srvd; `sandbox.json` once everything answers; Ctrl-C stops it all.
-//! hs-srvd is supervised: if it dies it is started again (and recovers).
+//! hs-srvd and hs-logd are supervised: if one dies it is started again (and
+//! recovers). A web daemon that exits is started again after a pause of
+//! [`RESTART_PAUSE`], so a crash loop does not spin and the monitor sees it down.
 
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -11,10 +13,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use hs_config::{Layout, PanelConfig, fsutil};
+use hs_services::daemon as sandbox_daemon;
 use hs_services::sandbox;
 use serde_json::json;
 
 const ADMIN_USER: &str = "admin";
+const RESTART_PAUSE: Duration = Duration::from_secs(2);
 
 pub fn run(root: &Path) -> anyhow::Result<()> {
     let root = absolute(root)?;
@@ -52,9 +56,11 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
 
     let result = (|| -> anyhow::Result<()> {
         let mut srvd = start_srvd(&root, &config)?;
+        let mut logd = start_logd(&root)?;
         write_sandbox_file(&layout, &config, &admin_password, srvd.id())?;
         println!("HS-Panel sandbox is up; details in {}", layout.sandbox_file().display());
 
+        let mut down: Vec<Option<Instant>> = vec![None; daemons.len()];
         while !stop.load(Ordering::SeqCst) {
             std::thread::sleep(Duration::from_millis(100));
             if let Ok(Some(status)) = srvd.try_wait() {
@@ -62,12 +68,28 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
                 srvd = start_srvd(&root, &config)?;
                 write_sandbox_file(&layout, &config, &admin_password, srvd.id())?;
             }
-            for daemon in &mut daemons {
-                if let Some(status) = daemon.exited() {
-                    bail!("{} exited ({status}); stopping the sandbox", daemon.name);
+            if let Ok(Some(status)) = logd.try_wait() {
+                eprintln!("hs-logd exited ({status}); starting it again");
+                logd = start_logd(&root)?;
+            }
+            for (daemon, since) in daemons.iter_mut().zip(down.iter_mut()) {
+                match since {
+                    None => {
+                        if let Some(status) = daemon.exited() {
+                            eprintln!("{} exited ({status}); restarting it shortly", daemon.name);
+                            *since = Some(Instant::now());
+                        }
+                    }
+                    Some(t) if t.elapsed() >= RESTART_PAUSE => {
+                        *daemon = restart_web(&layout, &config, daemon.name)
+                            .with_context(|| format!("{} cannot be restarted", daemon.name))?;
+                        *since = None;
+                    }
+                    Some(_) => {}
                 }
             }
         }
+        stop_child(&mut logd);
         stop_child(&mut srvd);
         Ok(())
     })();
@@ -100,19 +122,48 @@ fn ensure_admin(layout: &Layout) -> anyhow::Result<String> {
     Ok(password)
 }
 
-fn srvd_binary() -> anyhow::Result<PathBuf> {
+/// One of the panel's own programs: beside `hspanel`, or on the system path.
+fn panel_binary(name: &str) -> anyhow::Result<PathBuf> {
     let me = std::env::current_exe().context("locating hspanel")?;
-    let beside = me.with_file_name("hs-srvd");
+    let beside = me.with_file_name(name);
     if beside.exists() {
         return Ok(beside);
     }
-    Ok(hs_automation::exec::resolve("hs-srvd")?)
+    Ok(hs_automation::exec::resolve(name)?)
+}
+
+fn restart_web(
+    layout: &Layout,
+    config: &PanelConfig,
+    name: &str,
+) -> anyhow::Result<sandbox_daemon::Daemon> {
+    let started = match name {
+        "php-fpm" => sandbox::start_php_fpm(layout, config),
+        "nginx" => sandbox::start_nginx(layout, config),
+        other => Err(format!("no way to start {other}")),
+    };
+    started.map_err(anyhow::Error::msg)
+}
+
+/// hs-logd, checking usage every 2 s so that a sandbox reacts quickly.
+fn start_logd(root: &Path) -> anyhow::Result<Child> {
+    let log_path = root.join("var/log/hspanel/hs-logd.log");
+    let log = std::fs::OpenOptions::new().create(true).append(true).open(&log_path)?;
+    Command::new(panel_binary("hs-logd")?)
+        .arg("--root")
+        .arg(root)
+        .args(["--usage-every", "2"])
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .spawn()
+        .context("starting hs-logd")
 }
 
 fn start_srvd(root: &Path, config: &PanelConfig) -> anyhow::Result<Child> {
     let log_path = root.join("var/log/hspanel/hs-srvd.log");
     let log = std::fs::OpenOptions::new().create(true).append(true).open(&log_path)?;
-    let mut child = Command::new(srvd_binary()?)
+    let mut child = Command::new(panel_binary("hs-srvd")?)
         .arg("--root")
         .arg(root)
         .stdin(Stdio::null())

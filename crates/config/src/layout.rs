@@ -120,6 +120,34 @@ impl Layout {
         self.path("usr/local/hspanel/logs")
     }
 
+    /// hs-logd's per-domain web statistics: `{domain}/{YYYY-MM-DD}.json`.
+    pub fn web_stats(&self) -> PathBuf {
+        self.panel_logs().join("web")
+    }
+
+    pub fn web_stats_dir(&self, domain: &DomainName) -> PathBuf {
+        self.web_stats().join(domain.as_str())
+    }
+
+    /// hs-logd's own state: the read position in the access log and its counters.
+    pub fn logd_state(&self) -> PathBuf {
+        self.panel_logs().join("logd")
+    }
+
+    /// HS::Monitor's history rings and alerts, written by hs-logd's sampler.
+    pub fn monitor_data(&self) -> PathBuf {
+        self.panel_logs().join("monitor")
+    }
+
+    /// The shared access log nginx writes for every hosted name.
+    pub fn access_log(&self) -> PathBuf {
+        self.nginx_logs().join("hspanel-access.log")
+    }
+
+    pub fn logd_pid(&self) -> PathBuf {
+        self.path("run/hspanel/hs-logd.pid")
+    }
+
     pub fn plugins(&self) -> PathBuf {
         self.path("usr/local/hspanel/plugins")
     }

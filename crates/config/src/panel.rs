@@ -28,6 +28,18 @@ pub struct PanelConfig {
     /// configuration).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dns: Option<DnsConfig>,
+    /// What crossing a plan's monthly bandwidth does: `notify` (an alert, the
+    /// default) or `suspend` (the account is suspended). Read by hs-logd at each check.
+    #[serde(default)]
+    pub bandwidth_policy: BandwidthPolicy,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BandwidthPolicy {
+    #[default]
+    Notify,
+    Suspend,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -104,6 +116,7 @@ impl PanelConfig {
             },
             php: PhpConfig { version: "8.2".into(), max_children: 5 },
             dns: None,
+            bandwidth_policy: BandwidthPolicy::Notify,
         }
     }
 

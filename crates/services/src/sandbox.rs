@@ -137,9 +137,35 @@ fn php_version() -> String {
 }
 
 /// A free loopback port, found by letting the kernel pick one.
+///
+/// Ports come from 20000-32767, below Linux's ephemeral range (32768-60999): a port
+/// the kernel hands to an outgoing connection meanwhile cannot steal it. Several
+/// sandboxes starting at once pick at random, so they rarely try the same one.
 pub fn free_port() -> Result<SocketAddr, String> {
-    let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
-    listener.local_addr().map_err(|e| e.to_string())
+    // Ports this process already chose but nobody listens on yet.
+    static HANDED_OUT: std::sync::Mutex<std::collections::BTreeSet<u16>> =
+        std::sync::Mutex::new(std::collections::BTreeSet::new());
+    const FIRST: u32 = 20_000;
+    const COUNT: u32 = 12_768;
+    let mut seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or_default()
+        ^ std::process::id().rotate_left(16);
+    for _ in 0..200 {
+        // xorshift: cheap, and good enough to spread sandboxes apart.
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        let port = (FIRST + seed % COUNT) as u16;
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let mut taken = HANDED_OUT.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let free = TcpListener::bind(addr).is_ok() && std::net::UdpSocket::bind(addr).is_ok();
+        if free && taken.insert(port) {
+            return Ok(addr);
+        }
+    }
+    Err("no free loopback port found".into())
 }
 
 fn write_main_configs(layout: &Layout, config: &PanelConfig) -> Result<(), String> {
@@ -235,44 +261,55 @@ pub fn start_dns(layout: &Layout) -> Result<Daemon, String> {
 /// Starts PHP-FPM and nginx and waits until both serve. Stops what it started if
 /// either fails.
 pub fn start_web(layout: &Layout, config: &PanelConfig) -> Result<Vec<Daemon>, String> {
-    let fpm = PhpFpm::new(layout, &config.php.version);
-    let nginx = Nginx::new(layout);
-    let mut started = Vec::new();
-
-    let result = (|| {
-        let log = layout.path("var/log/php/php-fpm.stderr.log");
-        let conf = fpm.conf.clone();
-        let args = [OsStr::new("-F"), OsStr::new("-y"), conf.as_os_str()];
-        let mut daemon = Daemon::spawn("php-fpm", &fpm.binary, &args, &log, Signal::SIGQUIT)?;
-        let socket = layout.path("run/php/hs-panel.sock");
-        let ready = daemon::wait_ready(&mut daemon, Duration::from_secs(10), || socket.exists());
-        started.push(daemon);
-        ready?;
-
-        let log = layout.nginx_logs().join("nginx.stderr.log");
-        let args = [
-            OsStr::new("-p"),
-            nginx.prefix.as_os_str(),
-            OsStr::new("-c"),
-            nginx.conf.as_os_str(),
-            OsStr::new("-g"),
-            OsStr::new("daemon off;"),
-        ];
-        let mut daemon = Daemon::spawn("nginx", "nginx", &args, &log, Signal::SIGQUIT)?;
-        let addr = listen_addr(&config.web.http_listen)?;
-        let ready = daemon::wait_ready(&mut daemon, Duration::from_secs(10), || {
-            TcpStream::connect_timeout(&addr, Duration::from_millis(100)).is_ok()
-        });
-        started.push(daemon);
-        ready
-    })();
-
-    match result {
-        Ok(()) => Ok(started),
+    let fpm = start_php_fpm(layout, config)?;
+    match start_nginx(layout, config) {
+        Ok(nginx) => Ok(vec![fpm, nginx]),
         Err(e) => {
-            for daemon in started.iter_mut().rev() {
-                daemon.stop(Duration::from_secs(5));
-            }
+            let mut fpm = fpm;
+            fpm.stop(Duration::from_secs(5));
+            Err(e)
+        }
+    }
+}
+
+/// Starts the private PHP-FPM and waits for the panel's pool socket.
+pub fn start_php_fpm(layout: &Layout, config: &PanelConfig) -> Result<Daemon, String> {
+    let fpm = PhpFpm::new(layout, &config.php.version);
+    let log = layout.path("var/log/php/php-fpm.stderr.log");
+    let conf = fpm.conf.clone();
+    let args = [OsStr::new("-F"), OsStr::new("-y"), conf.as_os_str()];
+    let mut daemon = Daemon::spawn("php-fpm", &fpm.binary, &args, &log, Signal::SIGQUIT)?;
+    let socket = layout.path("run/php/hs-panel.sock");
+    match daemon::wait_ready(&mut daemon, Duration::from_secs(10), || socket.exists()) {
+        Ok(()) => Ok(daemon),
+        Err(e) => {
+            daemon.stop(Duration::from_secs(5));
+            Err(e)
+        }
+    }
+}
+
+/// Starts the private nginx and waits until it accepts on the HTTP port.
+pub fn start_nginx(layout: &Layout, config: &PanelConfig) -> Result<Daemon, String> {
+    let nginx = Nginx::new(layout);
+    let log = layout.nginx_logs().join("nginx.stderr.log");
+    let args = [
+        OsStr::new("-p"),
+        nginx.prefix.as_os_str(),
+        OsStr::new("-c"),
+        nginx.conf.as_os_str(),
+        OsStr::new("-g"),
+        OsStr::new("daemon off;"),
+    ];
+    let mut daemon = Daemon::spawn("nginx", "nginx", &args, &log, Signal::SIGQUIT)?;
+    let addr = listen_addr(&config.web.http_listen)?;
+    let ready = daemon::wait_ready(&mut daemon, Duration::from_secs(10), || {
+        TcpStream::connect_timeout(&addr, Duration::from_millis(100)).is_ok()
+    });
+    match ready {
+        Ok(()) => Ok(daemon),
+        Err(e) => {
+            daemon.stop(Duration::from_secs(5));
             Err(e)
         }
     }

@@ -130,15 +130,16 @@ impl Call<'_> {
 pub fn actions() -> &'static [&'static Action] {
     static ALL: std::sync::OnceLock<Vec<&'static Action>> = std::sync::OnceLock::new();
     ALL.get_or_init(|| {
-        let modules: [&'static [Action]; 6] = [
+        let modules: &[&'static [Action]] = &[
             crate::api::auth::ACTIONS,
             crate::api::account::ACTIONS,
             crate::api::domain::ACTIONS,
             crate::api::dns::ACTIONS,
             crate::api::plan::ACTIONS,
             crate::api::cron::ACTIONS,
+            crate::api::monitor::ACTIONS,
         ];
-        modules.into_iter().flatten().collect()
+        modules.iter().copied().flatten().collect()
     })
 }
 

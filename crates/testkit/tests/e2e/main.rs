@@ -8,6 +8,7 @@ mod auth;
 mod cron;
 mod dns;
 mod isolation;
+mod monitor;
 mod resilience;
 mod ui;
 mod validation;
