@@ -132,7 +132,7 @@
 
   // One labelled control. spec: { name, label, type ('textarea' too), value,
   // required, hint, options: [{ value, label }], placeholder, autocomplete, min,
-  // max, inputmode, rows, readonly }.
+  // max, inputmode, rows, wrap, readonly }.
   function field(spec) {
     const id = 'f' + ++fieldSeq;
     const hintId = spec.hint ? id + '-hint' : null;
@@ -152,7 +152,7 @@
       // The value becomes the text node inside: the textarea's default value.
       control = el(
         'textarea',
-        { ...common, rows: spec.rows || 8, readonly: spec.readonly, placeholder: spec.placeholder, spellcheck: 'false', autocapitalize: 'off', class: 'mono' },
+        { ...common, rows: spec.rows || 8, readonly: spec.readonly, wrap: spec.wrap, placeholder: spec.placeholder, spellcheck: 'false', autocapitalize: 'off', class: 'mono' },
         spec.value,
       );
     } else if (spec.type === 'checkbox') {

@@ -246,17 +246,24 @@
     return HS.card('Import a zone file', importer);
   }
 
-  function exportCard(scope, zone) {
-    const output = el('div', { class: 'export' });
+  // The button sits in a card; the text appears below the cards, full width.
+  function exportCard(scope, zone, output) {
     const show = HS.button('Show the zone file', { class: 'small', 'data-action': 'export' }, async (event) => {
       const pressed = event.currentTarget;
       pressed.disabled = true;
       try {
         const result = await api('dns/export_zone', { ...scope, domain: zone });
         const lines = result.zone.split('\n').length;
-        output.replaceChildren(
-          HS.field({ name: 'exported', label: 'Zone file of ' + zone, type: 'textarea', readonly: true, rows: Math.min(lines + 1, 24), value: result.zone }),
-        );
+        const text = HS.field({
+          name: 'exported',
+          label: 'Zone file of ' + zone,
+          type: 'textarea',
+          readonly: true,
+          wrap: 'off',
+          rows: Math.min(lines + 1, 24),
+          value: result.zone,
+        });
+        output.replaceChildren(HS.card('Exported zone file', text));
         output.querySelector('textarea').focus();
       } catch (error) {
         output.replaceChildren(HS.errorBox(error));
@@ -314,10 +321,12 @@
       view.append(createCard(ctx, scope, zone, templates, loaded.e));
       return;
     }
+    const exported = el('div', { class: 'export' });
     view.append(
       recordsTable(ctx, scope, loaded.z),
       addCard(ctx, scope, zone),
-      el('div', { class: 'cards' }, templateCard(ctx, scope, zone, templates), importCard(ctx, scope, zone), exportCard(scope, zone)),
+      el('div', { class: 'cards' }, templateCard(ctx, scope, zone, templates), importCard(ctx, scope, zone), exportCard(scope, zone, exported)),
+      exported,
     );
   }
 
