@@ -159,7 +159,8 @@
 
   function scheduleCell(job) {
     const words = describe(job.schedule);
-    return [words ? el('span', { class: 'words' }, words) : null, el('code', null, job.schedule)];
+    // One node: a folded (phone) row's cell is a grid of label and content.
+    return el('div', null, words ? el('span', { class: 'words' }, words) : null, el('code', null, job.schedule));
   }
 
   // The account the page acts on: nothing to add on the user port.

@@ -158,10 +158,13 @@
   }
 
   function nameCell(r) {
-    return [
+    // One node: a folded (phone) row's cell is a grid of label and content.
+    return el(
+      'div',
+      null,
       el('code', null, r.name),
-      r.source ? el('span', { class: 'badge', title: 'Published by the panel for ' + r.source + 's' }, r.source) : null,
-    ];
+      r.source ? [' ', el('span', { class: 'badge', title: 'Published by the panel for its ' + r.source }, r.source)] : null,
+    );
   }
 
   function recordsTable(ctx, scope, zone) {
