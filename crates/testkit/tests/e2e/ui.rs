@@ -415,6 +415,16 @@ fn a_user_edits_dns_records_and_cron_jobs_through_the_pages() {
     );
     assert!(sandbox.dig(&app, "A").iter().all(|l| !l.contains(" IN A ")));
 
+    // Applying the default template, after a confirmation, drops the MX added above.
+    browser.select("form[data-form=apply-template] select[name=template]", "default");
+    click_centred(&browser, "form[data-form=apply-template] button[type=submit]");
+    browser.click("form[data-form=confirm-template] button[type=submit]");
+    browser.wait_until(
+        "document.querySelector('.notices').textContent.includes('was applied')",
+        "the template applied",
+    );
+    assert_eq!(sandbox.dig(&domain, "MX"), [format!("{domain}. 14400 IN MX 10 mail.{domain}.")]);
+
     // Cron: a daily job chosen in plain words, with its next runs listed.
     browser.click("nav a[data-page=cron]");
     let form = "form[data-form=add-job]";
@@ -489,7 +499,7 @@ fn a_user_edits_dns_records_and_cron_jobs_through_the_pages() {
         &sandbox.info.admin_password,
     );
     browser.goto(&format!("{}/#/dns?user={user}&zone={domain}", sandbox.info.admin_url));
-    row_key(&browser, "table.dns-records", "20 mx2.example.net.");
+    row_key(&browser, "table.dns-records", &format!("10 mail.{domain}."));
     browser.goto(&format!("{}/#/cron?user={user}", sandbox.info.admin_url));
     assert_eq!(row_key(&browser, "table.cron-jobs", "echo hello-from-ui"), job);
     shot(&browser, "admin-cron");
