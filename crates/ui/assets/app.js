@@ -130,8 +130,9 @@
 
   // ---- Forms -------------------------------------------------------------
 
-  // One labelled control. spec: { name, label, type, value, required, hint,
-  // options: [{ value, label }], placeholder, autocomplete, min, inputmode }.
+  // One labelled control. spec: { name, label, type ('textarea' too), value,
+  // required, hint, options: [{ value, label }], placeholder, autocomplete, min,
+  // max, inputmode, rows, wrap, readonly }.
   function field(spec) {
     const id = 'f' + ++fieldSeq;
     const hintId = spec.hint ? id + '-hint' : null;
@@ -147,6 +148,13 @@
         el('option', { value: o.value, selected: o.value === spec.value }, o.label),
       );
       control = el('select', common, options);
+    } else if (spec.type === 'textarea') {
+      // The value becomes the text node inside: the textarea's default value.
+      control = el(
+        'textarea',
+        { ...common, rows: spec.rows || 8, readonly: spec.readonly, wrap: spec.wrap, placeholder: spec.placeholder, spellcheck: 'false', autocapitalize: 'off', class: 'mono' },
+        spec.value,
+      );
     } else if (spec.type === 'checkbox') {
       control = el('input', { ...common, type: 'checkbox', checked: !!spec.value });
       return el(
@@ -165,6 +173,8 @@
         autocomplete: spec.autocomplete || 'off',
         inputmode: spec.inputmode,
         min: spec.min,
+        max: spec.max,
+        readonly: spec.readonly,
         spellcheck: 'false',
         autocapitalize: 'off',
       });

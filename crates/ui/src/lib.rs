@@ -32,6 +32,8 @@ pub const PAGES: &[(&str, &str)] = &[
     ("accounts", include_str!("../assets/pages/accounts.js")),
     ("plans", include_str!("../assets/pages/plans.js")),
     ("domains", include_str!("../assets/pages/domains.js")),
+    ("dns", include_str!("../assets/pages/dns.js")),
+    ("cron", include_str!("../assets/pages/cron.js")),
     ("security", include_str!("../assets/pages/security.js")),
 ];
 

@@ -1,6 +1,7 @@
 //! The web UI in headless Chromium: an administrator and a customer do their
 //! work through the pages, values with markup in them stay text, and a
-//! cross-site form post is refused. Screenshots of the main pages go to
+//! cross-site form post is refused; DNS records and cron jobs made on their
+//! pages are served by named and installed in cron. Screenshots of the main pages go to
 //! `ui-screenshots/` in the target folder for a reviewer.
 
 use std::io::{Read, Write};
@@ -310,4 +311,196 @@ fn a_cross_site_post_with_the_session_cookie_is_refused() {
     let shown = admin.call("account/show", json!({ "username": user }));
     assert_eq!(shown.body["suspended"], json!(false), "{}", shown.body);
     assert_eq!(sandbox.tree_digest(), before);
+}
+
+/// Clicks a button in a long page: scrolled to the middle first, because
+/// chromedriver scrolls it to the top edge, under the sticky header.
+fn click_centred(browser: &Browser, css: &str) {
+    browser.find(css);
+    browser.script(
+        "document.querySelector(arguments[0]).scrollIntoView({ block: 'center' });",
+        json!([css]),
+    );
+    browser.click(css);
+}
+
+/// The `data-key` (the record's or job's id) of the first row of `table` whose
+/// text contains `needle`.
+fn row_key(browser: &Browser, table: &str, needle: &str) -> String {
+    let find = format!(
+        "Array.from(document.querySelectorAll('{table} tr[data-key]'))\
+         .find(r => r.textContent.includes({}))",
+        serde_json::to_string(needle).unwrap()
+    );
+    browser.wait_until(&find, needle);
+    let key = browser.script(&format!("return {find}.dataset.key;"), json!([]));
+    key.as_str().unwrap().to_string()
+}
+
+#[test]
+fn a_user_edits_dns_records_and_cron_jobs_through_the_pages() {
+    let sandbox = Sandbox::start();
+    let admin = sandbox.admin();
+    let user = unique("uidns");
+    let domain = format!("{user}.test");
+    let password = sandbox.create_account(&admin, &user, &domain);
+    let browser = Browser::start();
+    log_in(&browser, &sandbox.info.user_url, &user, &password);
+
+    // DNS: the account's zone is shown; an A record added on the page is served.
+    browser.click("nav a[data-page=dns]");
+    browser.find("table.dns-records");
+    let form = "form[data-form=add-record]";
+    let add_record = |rtype: &str, name: &str, value: &str, ttl: &str| {
+        browser.select(&format!("{form} select[name=type]"), rtype);
+        browser.type_into(&format!("{form} input[name=name]"), name);
+        browser.type_into(&format!("{form} input[name=value]"), value);
+        browser.type_into(&format!("{form} input[name=ttl]"), ttl);
+        browser.click(&format!("{form} button[type=submit]"));
+    };
+    add_record("A", "app", "192.0.2.44", "300");
+    let app = format!("app.{domain}");
+    let id = row_key(&browser, "table.dns-records", "192.0.2.44");
+    assert_eq!(sandbox.dig(&app, "A"), [format!("{app}. 300 IN A 192.0.2.44")]);
+
+    // MX takes its priority in a field of its own, shown only for MX and SRV.
+    browser.select(&format!("{form} select[name=type]"), "MX");
+    browser.type_into(&format!("{form} input[name=priority]"), "20");
+    add_record("MX", "@", "mx2.example.net.", "3600");
+    row_key(&browser, "table.dns-records", "20 mx2.example.net.");
+    assert!(
+        sandbox.dig(&domain, "MX").contains(&format!("{domain}. 3600 IN MX 20 mx2.example.net."))
+    );
+    browser.select(&format!("{form} select[name=type]"), "TXT");
+    let hidden = browser.script(
+        "return document.querySelector(arguments[0]).closest('.field').hidden;",
+        json!([format!("{form} input[name=priority]")]),
+    );
+    assert_eq!(hidden, json!(true), "a TXT record has no priority field");
+
+    // A TXT record full of markup is shown as text.
+    add_record("TXT", "note", PAYLOAD, "300");
+    row_key(&browser, "table.dns-records", "<script>alert('x')</script>");
+    assert_inert(&browser);
+    assert_eq!(sandbox.dig(&format!("note.{domain}"), "TXT").len(), 1);
+
+    // A refused record: the API's message and the operation id, nothing added.
+    add_record("A", "bad", "not-an-address", "300");
+    let error = browser.text(&format!("{form} .notice.error"));
+    assert!(error.contains("Operation id: op-"), "{error}");
+    assert!(sandbox.dig(&format!("bad.{domain}"), "A").iter().all(|l| !l.contains(" IN A ")));
+    shot(&browser, "user-dns-error");
+    browser.script("window.scrollTo(0, 0);", json!([]));
+    shot(&browser, "user-dns");
+
+    // Edit the A record in its dialog, then export the zone as text.
+    click_centred(&browser, &format!("button[data-action=edit][data-id=\"{id}\"]"));
+    browser.type_into("form[data-form=edit-record] input[name=value]", "192.0.2.45");
+    browser.click("form[data-form=edit-record] button[type=submit]");
+    assert_eq!(row_key(&browser, "table.dns-records", "192.0.2.45"), id);
+    assert_eq!(sandbox.dig(&app, "A"), [format!("{app}. 300 IN A 192.0.2.45")]);
+    click_centred(&browser, "button[data-action=export]");
+    browser.find(".export textarea");
+    let exported =
+        browser.script("return document.querySelector('.export textarea').value;", json!([]));
+    assert!(exported.as_str().unwrap().contains("192.0.2.45"), "{exported}");
+    shot(&browser, "user-dns-export");
+
+    // Delete it: named no longer answers it.
+    click_centred(&browser, &format!("button[data-action=delete][data-id=\"{id}\"]"));
+    browser.click("form[data-form=delete-record] button[type=submit]");
+    browser.wait_until(
+        &format!("!document.querySelector('table.dns-records tr[data-key=\"{id}\"]')"),
+        "the record gone",
+    );
+    assert!(sandbox.dig(&app, "A").iter().all(|l| !l.contains(" IN A ")));
+
+    // Applying the default template, after a confirmation, drops the MX added above.
+    browser.select("form[data-form=apply-template] select[name=template]", "default");
+    click_centred(&browser, "form[data-form=apply-template] button[type=submit]");
+    browser.click("form[data-form=confirm-template] button[type=submit]");
+    browser.wait_until(
+        "document.querySelector('.notices').textContent.includes('was applied')",
+        "the template applied",
+    );
+    assert_eq!(sandbox.dig(&domain, "MX"), [format!("{domain}. 14400 IN MX 10 mail.{domain}.")]);
+
+    // Cron: a daily job chosen in plain words, with its next runs listed.
+    browser.click("nav a[data-page=cron]");
+    let form = "form[data-form=add-job]";
+    browser.select(&format!("{form} select[name=every]"), "daily");
+    browser.select(&format!("{form} select[name=hour]"), "4");
+    browser.type_into(&format!("{form} input[name=command]"), "echo hello-from-ui");
+    browser.type_into(&format!("{form} input[name=comment]"), PAYLOAD);
+    browser.click(&format!("{form} button[type=submit]"));
+    let job = row_key(&browser, "table.cron-jobs", "echo hello-from-ui");
+    let row = format!("table.cron-jobs tr[data-key=\"{job}\"]");
+    let runs = browser.script(
+        "return Array.from(document.querySelectorAll(arguments[0] + ' .next-runs time'))\
+         .map(t => t.textContent);",
+        json!([row]),
+    );
+    let runs = runs.as_array().unwrap();
+    assert!(!runs.is_empty(), "no next runs shown");
+    assert!(runs.iter().all(|t| t.as_str().unwrap().ends_with(" 04:00")), "{runs:?}");
+    assert!(browser.text(&row).contains("Every day at 04:00"));
+    let comment = browser.script(
+        "return document.querySelector(arguments[0] + ' .comment').textContent;",
+        json!([row]),
+    );
+    assert_eq!(comment, json!(PAYLOAD));
+    assert_inert(&browser);
+    assert_eq!(sandbox.cron_entries(&user), ["0 4 * * * echo hello-from-ui"]);
+
+    // The free five-field input, and MAILTO.
+    browser.select(&format!("{form} select[name=every]"), "custom");
+    browser.type_into(&format!("{form} input[name=custom]"), "*/15 * * * *");
+    browser.type_into(&format!("{form} input[name=command]"), "true");
+    browser.click(&format!("{form} button[type=submit]"));
+    row_key(&browser, "table.cron-jobs", "*/15 * * * *");
+    assert_eq!(sandbox.cron_entries(&user), ["0 4 * * * echo hello-from-ui", "*/15 * * * * true"]);
+    browser.type_into("form[data-form=mailto] input[name=mailto]", &format!("ops@{domain}"));
+    browser.click("form[data-form=mailto] button[type=submit]");
+    browser.wait_until(
+        "document.querySelector('.notices').textContent.includes('Output now goes to')",
+        "MAILTO saved",
+    );
+    let crontab = sandbox.crontab(&user).unwrap();
+    assert!(crontab.contains(&format!("\nMAILTO=ops@{domain}\n")), "{crontab}");
+    shot(&browser, "user-cron");
+
+    // Edit the daily job to weekly on Monday at 04:00.
+    click_centred(&browser, &format!("button[data-action=edit][data-id=\"{job}\"]"));
+    browser.select("form[data-form=edit-job] select[name=every]", "weekly");
+    browser.click("form[data-form=edit-job] button[type=submit]");
+    browser.wait_until(
+        &format!("document.querySelector('{row}').textContent.includes('Every Monday at 04:00')"),
+        "the weekly job",
+    );
+    assert_eq!(sandbox.cron_entries(&user)[0], "0 4 * * 1 echo hello-from-ui");
+
+    // Phone width, dark theme.
+    browser.set_window_size(390, 844);
+    browser.prefer_dark(true);
+    browser.goto(&format!("{}/#/cron", sandbox.info.user_url));
+    browser.find(&row);
+    shot(&browser, "user-cron-phone-dark");
+    browser.goto(&format!("{}/#/dns", sandbox.info.user_url));
+    browser.find("table.dns-records");
+    shot(&browser, "user-dns-phone-dark");
+    browser.set_window_size(1280, 900);
+    browser.prefer_dark(false);
+
+    // Staff see the same pages for the account on the admin port.
+    log_in(
+        &browser,
+        &sandbox.info.admin_url,
+        &sandbox.info.admin_user,
+        &sandbox.info.admin_password,
+    );
+    browser.goto(&format!("{}/#/dns?user={user}&zone={domain}", sandbox.info.admin_url));
+    row_key(&browser, "table.dns-records", &format!("10 mail.{domain}."));
+    browser.goto(&format!("{}/#/cron?user={user}", sandbox.info.admin_url));
+    assert_eq!(row_key(&browser, "table.cron-jobs", "echo hello-from-ui"), job);
+    shot(&browser, "admin-cron");
 }

@@ -123,8 +123,9 @@
         },
       }),
     );
-    const domains = el('a', { class: 'button small secondary', href: '#/domains?user=' + encodeURIComponent(user) }, 'Domains');
-    return el('div', { class: 'row-actions' }, domains, a.suspended ? unsuspend : suspend, plan, password, terminate);
+    const link = (page, label) => el('a', { class: 'button small secondary', href: '#/' + page + '?user=' + encodeURIComponent(user) }, label);
+    const domains = link('domains', 'Domains');
+    return el('div', { class: 'row-actions' }, domains, link('dns', 'DNS'), link('cron', 'Cron'), a.suspended ? unsuspend : suspend, plan, password, terminate);
   }
 
   async function render(view, ctx) {
