@@ -26,6 +26,10 @@
 
 mod error;
 
+pub mod db_host;
+pub mod db_name;
+pub mod db_privilege;
+pub mod db_user;
 pub mod domain;
 pub mod email;
 pub mod host_label;
@@ -35,6 +39,10 @@ pub mod redirect;
 pub mod token;
 pub mod username;
 
+pub use db_host::DbHost;
+pub use db_name::DbName;
+pub use db_privilege::DbPrivilege;
+pub use db_user::DbUser;
 pub use domain::DomainName;
 pub use email::{EmailAddress, MailboxName};
 pub use error::InvalidValue;
