@@ -7,6 +7,7 @@
 //! - renderers do no I/O and cannot panic: typed view in, text out;
 //! - nothing here runs a program or talks to a service (that is layer 6).
 
+pub mod databases;
 pub mod fsutil;
 pub mod journal;
 pub mod layout;

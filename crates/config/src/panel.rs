@@ -24,6 +24,9 @@ pub struct PanelConfig {
     pub api: ApiConfig,
     pub web: WebConfig,
     pub php: PhpConfig,
+    /// MariaDB (HS::Database). Absent in files written before it existed.
+    #[serde(default)]
+    pub mysql: MysqlConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,6 +71,15 @@ pub struct PhpConfig {
     pub max_children: u32,
 }
 
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct MysqlConfig {
+    /// The loopback TCP port of a sandbox's private MariaDB, chosen on its first
+    /// start. Absent on a real server, whose MariaDB keeps its own settings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+}
+
 impl PanelConfig {
     /// The defaults of a real server.
     pub fn system_default(hostname: DomainName) -> PanelConfig {
@@ -90,6 +102,7 @@ impl PanelConfig {
                 workers: 1,
             },
             php: PhpConfig { version: "8.2".into(), max_children: 5 },
+            mysql: MysqlConfig::default(),
         }
     }
 

@@ -142,6 +142,20 @@ pub fn php_fpm_main(templates: &Templates, view: &PhpFpmMain) -> Result<String, 
     render(templates, "php-fpm/php-fpm.conf.j2", view)
 }
 
+/// The config of a sandbox's private MariaDB.
+#[derive(Debug, Clone, Serialize)]
+pub struct MysqlMain {
+    pub datadir: PathBuf,
+    pub socket: PathBuf,
+    pub pid_file: PathBuf,
+    pub log_file: PathBuf,
+    pub port: u16,
+}
+
+pub fn mysql_main(templates: &Templates, view: &MysqlMain) -> Result<String, RenderError> {
+    render(templates, "mysql/my.cnf.j2", view)
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -170,6 +184,24 @@ mod tests {
         let url: RedirectUrl = "https://example.org/x".parse().unwrap();
         let moved = site(SiteAction::Redirect { url, status: RedirectStatus::Temporary });
         assert!(moved.contains("alice.test \"r302|alice|https://example.org/x\";"));
+    }
+
+    #[test]
+    fn mysql_main_listens_on_loopback_only() {
+        let view = MysqlMain {
+            datadir: "/tmp/hs1/var/lib/mysql".into(),
+            socket: "/tmp/hs1/run/mysqld/mysqld.sock".into(),
+            pid_file: "/tmp/hs1/run/mysqld/mysqld.pid".into(),
+            log_file: "/tmp/hs1/var/log/mysql/error.log".into(),
+            port: 13306,
+        };
+        let text = mysql_main(&Templates::builtin(), &view).unwrap();
+        assert!(text.starts_with("# "), "{text}");
+        assert!(text.contains("[mariadbd]\n"), "{text}");
+        assert!(text.contains("\nport=13306\n"), "{text}");
+        assert!(text.contains("\nbind-address=127.0.0.1\n"), "{text}");
+        assert!(text.contains("\nsocket=/tmp/hs1/run/mysqld/mysqld.sock\n"), "{text}");
+        assert!(text.contains("\nskip-name-resolve\n"), "{text}");
     }
 
     #[test]

@@ -16,6 +16,7 @@ const BUILTIN: &[(&str, &str)] = &[
     ("nginx/nginx.conf.j2", include_str!("../templates/nginx/nginx.conf.j2")),
     ("php-fpm/pool.conf.j2", include_str!("../templates/php-fpm/pool.conf.j2")),
     ("php-fpm/php-fpm.conf.j2", include_str!("../templates/php-fpm/php-fpm.conf.j2")),
+    ("mysql/my.cnf.j2", include_str!("../templates/mysql/my.cnf.j2")),
 ];
 
 #[derive(Debug, Clone)]
