@@ -1,4 +1,4 @@
-//! `hspanel up`: the sandbox in the foreground. Private nginx and PHP-FPM, then
+//! `hspanel up`: the sandbox in the foreground. Private nginx, PHP-FPM and MariaDB, then
 //! hs-srvd; `sandbox.json` once everything answers; Ctrl-C stops it all.
 //! hs-srvd is supervised: if it dies it is started again (and recovers).
 
@@ -29,6 +29,15 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
     let stop = Arc::new(AtomicBool::new(false));
     watch_signals(Arc::clone(&stop))?;
     let mut daemons = sandbox::start_web(&layout, &config).map_err(anyhow::Error::msg)?;
+    match sandbox::start_mysql(&layout) {
+        Ok(mysql) => daemons.push(mysql),
+        Err(e) => {
+            for daemon in daemons.iter_mut().rev() {
+                daemon.stop(Duration::from_secs(5));
+            }
+            bail!("MariaDB did not start: {e}");
+        }
+    }
 
     let result = (|| -> anyhow::Result<()> {
         let mut srvd = start_srvd(&root, &config)?;
@@ -53,7 +62,8 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
     })();
 
     for daemon in daemons.iter_mut().rev() {
-        daemon.stop(Duration::from_secs(5));
+        // MariaDB needs about a second to shut down cleanly.
+        daemon.stop(Duration::from_secs(15));
     }
     println!("HS-Panel sandbox stopped");
     result
@@ -150,6 +160,8 @@ fn write_sandbox_file(
         "http_port": http.port(),
         "https_port": https.port(),
         "srvd_pid": srvd_pid,
+        "mysql_port": config.mysql.port,
+        "mysql_socket": layout.mysql_socket(),
     });
     let text = serde_json::to_string_pretty(&doc)?;
     fsutil::write_atomic(&layout.sandbox_file(), text.as_bytes(), 0o600)?;

@@ -8,10 +8,12 @@
 //!   sandbox root.
 
 pub mod daemon;
+pub mod mariadb;
 pub mod nginx;
 pub mod php_fpm;
 pub mod proc;
 pub mod sandbox;
+pub mod sql;
 
 use std::sync::Arc;
 
@@ -23,6 +25,7 @@ pub fn pipeline(layout: &Layout, config: &PanelConfig) -> Pipeline {
     let drivers: Vec<Arc<dyn ServiceDriver>> = vec![
         Arc::new(nginx::Nginx::new(layout)),
         Arc::new(php_fpm::PhpFpm::new(layout, &config.php.version)),
+        Arc::new(mariadb::MariaDb::new(layout)),
     ];
     Pipeline::new(layout.clone(), drivers)
 }

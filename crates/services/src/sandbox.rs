@@ -1,5 +1,5 @@
-//! The sandbox: the whole panel under one folder, with private nginx and PHP-FPM
-//! on free loopback ports. What a newcomer runs first and what the tests use.
+//! The sandbox: the whole panel under one folder, with private nginx, PHP-FPM and
+//! MariaDB on free loopback ports. What a newcomer runs first and what the tests use.
 
 use std::ffi::OsStr;
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -8,7 +8,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use hs_config::panel::{ApiConfig, PhpConfig, WebConfig};
-use hs_config::render::{self, NginxMain, PhpFpmMain};
+use hs_config::render::{self, MysqlMain, NginxMain, PhpFpmMain};
 use hs_config::{Layout, LayoutKind, PanelConfig, Templates, fsutil};
 use nix::sys::signal::Signal;
 
@@ -41,6 +41,10 @@ const DIRS: &[&str] = &[
     "usr/local/hspanel/plugins",
     "usr/local/hspanel/share",
     "tmp/nginx",
+    "etc/mysql",
+    "var/lib/mysql",
+    "var/log/mysql",
+    "run/mysqld",
 ];
 
 /// Checks the root, creates the tree, and returns the panel config, choosing free
@@ -59,13 +63,18 @@ pub fn prepare(root: &Path) -> Result<PanelConfig, String> {
     }
 
     let path = layout.panel_config();
-    let config = if path.exists() {
+    let mut config = if path.exists() {
         PanelConfig::read(&path).map_err(|e| e.to_string())?
     } else {
         let config = fresh_config()?;
         config.write(&path).map_err(|e| e.to_string())?;
         config
     };
+    // A sandbox made before MariaDB was part of it gets its port now.
+    if config.mysql.port.is_none() {
+        config.mysql.port = Some(free_port()?.port());
+        config.write(&path).map_err(|e| e.to_string())?;
+    }
 
     write_main_configs(&layout, &config)?;
     Ok(config)
@@ -103,6 +112,7 @@ fn fresh_config() -> Result<PanelConfig, String> {
         workers: 1,
     };
     config.php = PhpConfig { version: php_version(), max_children: 5 };
+    config.mysql.port = Some(free_port()?.port());
     Ok(config)
 }
 
@@ -146,7 +156,66 @@ fn write_main_configs(layout: &Layout, config: &PanelConfig) -> Result<(), Strin
     let text = render::php_fpm_main(&templates, &fpm).map_err(|e| e.to_string())?;
     let path = layout.php_fpm_dir(version).join("php-fpm.conf");
     fsutil::write_atomic(&path, text.as_bytes(), 0o644).map_err(|e| e.to_string())?;
-    std::fs::create_dir_all(layout.php_fpm_dir(version).join("pool.d")).map_err(|e| e.to_string())
+    std::fs::create_dir_all(layout.php_fpm_dir(version).join("pool.d"))
+        .map_err(|e| e.to_string())?;
+
+    let mysql = mysql_main_view(layout, config)?;
+    let text = render::mysql_main(&templates, &mysql).map_err(|e| e.to_string())?;
+    fsutil::write_atomic(&layout.mysql_conf(), text.as_bytes(), 0o644).map_err(|e| e.to_string())
+}
+
+fn mysql_main_view(layout: &Layout, config: &PanelConfig) -> Result<MysqlMain, String> {
+    let port = config.mysql.port.ok_or("the sandbox has no MariaDB port")?;
+    Ok(MysqlMain {
+        datadir: layout.mysql_datadir(),
+        socket: layout.mysql_socket(),
+        pid_file: layout.path("run/mysqld/mysqld.pid"),
+        log_file: layout.mysql_logs().join("error.log"),
+        port,
+    })
+}
+
+/// Starts the private MariaDB, creating its data directory on the first start
+/// (root authenticates through the socket only), and waits until it answers.
+pub fn start_mysql(layout: &Layout) -> Result<Daemon, String> {
+    let conf = layout.mysql_conf();
+    let defaults = format!("--defaults-file={}", conf.display());
+    let (uid, gid) = mysql_ids()?;
+    for dir in [layout.mysql_datadir(), layout.mysql_logs(), layout.path("run/mysqld")] {
+        nix::unistd::chown(&dir, Some(uid), Some(gid))
+            .map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    if !layout.mysql_datadir().join("mysql").exists() {
+        hs_automation::Cmd::new("mariadb-install-db")
+            .map_err(|e| e.to_string())?
+            .arg(&defaults)
+            .arg("--auth-root-authentication-method=socket")
+            .arg("--skip-test-db")
+            .timeout(Duration::from_secs(120))
+            .run()
+            .map_err(|e| format!("creating the MariaDB data directory: {e}"))?;
+    }
+
+    let log = layout.mysql_logs().join("mariadbd.stderr.log");
+    let args = [OsStr::new(&defaults)];
+    let mut daemon = Daemon::spawn("mariadb", "mariadbd", &args, &log, Signal::SIGTERM)?;
+    let socket = layout.mysql_socket();
+    let ready = daemon::wait_ready(&mut daemon, Duration::from_secs(60), || {
+        std::os::unix::net::UnixStream::connect(&socket).is_ok()
+    });
+    if let Err(e) = ready {
+        daemon.stop(Duration::from_secs(10));
+        return Err(e);
+    }
+    Ok(daemon)
+}
+
+fn mysql_ids() -> Result<(nix::unistd::Uid, nix::unistd::Gid), String> {
+    match nix::unistd::User::from_name("mysql") {
+        Ok(Some(user)) => Ok((user.uid, user.gid)),
+        Ok(None) => Err("there is no mysql user; install mariadb-server".into()),
+        Err(e) => Err(format!("looking up the mysql user: {e}")),
+    }
 }
 
 /// Starts PHP-FPM and nginx and waits until both serve. Stops what it started if
