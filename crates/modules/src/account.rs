@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::context::{Actor, Panel};
 use crate::error::{ModuleError, Result};
-use crate::{plan, system, web};
+use crate::{database, plan, system, web};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -338,7 +338,15 @@ fn set_suspension(
     let mut account = load_managed(panel, actor, user)?;
     let previous = account.clone();
     account.suspended = reason.map(|reason| Suspension { reason, since: jiff::Timestamp::now() });
-    panel.store.write_account(&account)?;
+
+    // HS::Database: lock (or unlock) the database users first; a failure there
+    // leaves everything as it was.
+    database::set_locked(panel, user, account.suspended.is_some())?;
+    let was_locked = previous.suspended.is_some();
+    if let Err(e) = panel.store.write_account(&account) {
+        let _ = database::set_locked(panel, user, was_locked);
+        return Err(e.into());
+    }
 
     let domains = panel.store.domains(user)?;
     let names: Vec<DomainName> = domains.iter().map(|d| d.domain.clone()).collect();
@@ -346,6 +354,7 @@ fn set_suspension(
         .and_then(|maps| web::apply_nginx(panel, &maps));
     if let Err(e) = applied {
         panel.store.write_account(&previous)?;
+        let _ = database::set_locked(panel, user, was_locked);
         return Err(e);
     }
     if account.suspended.is_some() {
@@ -419,6 +428,8 @@ fn teardown(panel: &Panel, user: &Username, primary: &DomainName) -> Result<()> 
     if let Some(auth) = &panel.auth {
         auth.forget_owner(user.as_str())?;
     }
+    // HS::Database: the account's databases and database users, found by prefix.
+    database::drop_all(panel, user)?;
     undo_create(panel, user, primary, &steps)
 }
 

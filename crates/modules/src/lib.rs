@@ -10,6 +10,7 @@
 
 pub mod account;
 pub mod context;
+pub mod database;
 pub mod domain;
 pub mod error;
 pub mod plan;

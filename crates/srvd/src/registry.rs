@@ -130,11 +130,12 @@ impl Call<'_> {
 pub fn actions() -> &'static [&'static Action] {
     static ALL: std::sync::OnceLock<Vec<&'static Action>> = std::sync::OnceLock::new();
     ALL.get_or_init(|| {
-        let modules: [&'static [Action]; 4] = [
+        let modules: [&'static [Action]; 5] = [
             crate::api::auth::ACTIONS,
             crate::api::account::ACTIONS,
             crate::api::domain::ACTIONS,
             crate::api::plan::ACTIONS,
+            crate::api::database::ACTIONS,
         ];
         modules.into_iter().flatten().collect()
     })

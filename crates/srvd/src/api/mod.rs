@@ -2,5 +2,6 @@
 
 pub mod account;
 pub mod auth;
+pub mod database;
 pub mod domain;
 pub mod plan;
