@@ -299,6 +299,7 @@ fn user_view(
         .filter(|h| matches!(h, Host::Remote(_)))
         .map(|h| h.as_str().to_string())
         .collect();
+    remote.sort();
     if remote.is_empty() {
         // Hosts the record knows but MariaDB lacks would show up here after a crash.
         if let Some(entry) = record.user(name) {

@@ -254,9 +254,11 @@ impl Admin {
     }
 
     pub fn is_locked(&mut self, user: &DbUser, host: &Host) -> DbResult<bool> {
-        let query = "SELECT account_locked FROM mysql.user WHERE User = ? AND Host = ?";
+        // MariaDB 10.4+ keeps the flag in global_priv's JSON (`1` when locked).
+        let query = "SELECT COALESCE(JSON_VALUE(Priv, '$.account_locked'), '0') \
+                     FROM mysql.global_priv WHERE User = ? AND Host = ?";
         let flag: Option<String> = self.conn.exec_first(query, (user.as_str(), host.as_str()))?;
-        Ok(flag.as_deref() == Some("Y"))
+        Ok(matches!(flag.as_deref(), Some("1" | "true")))
     }
 
     pub fn grant(

@@ -5,6 +5,7 @@
 
 mod accounts;
 mod auth;
+mod databases;
 mod isolation;
 mod resilience;
 mod validation;
