@@ -149,6 +149,8 @@ pub struct MysqlMain {
     pub socket: PathBuf,
     pub pid_file: PathBuf,
     pub log_file: PathBuf,
+    /// Private temporary files: instances sharing `/tmp` collide during bootstrap.
+    pub tmp_dir: PathBuf,
     pub port: u16,
 }
 
@@ -193,6 +195,7 @@ mod tests {
             socket: "/tmp/hs1/run/mysqld/mysqld.sock".into(),
             pid_file: "/tmp/hs1/run/mysqld/mysqld.pid".into(),
             log_file: "/tmp/hs1/var/log/mysql/error.log".into(),
+            tmp_dir: "/tmp/hs1/tmp/mysql".into(),
             port: 13306,
         };
         let text = mysql_main(&Templates::builtin(), &view).unwrap();
@@ -202,6 +205,7 @@ mod tests {
         assert!(text.contains("\nbind-address=127.0.0.1\n"), "{text}");
         assert!(text.contains("\nsocket=/tmp/hs1/run/mysqld/mysqld.sock\n"), "{text}");
         assert!(text.contains("\nskip-name-resolve\n"), "{text}");
+        assert!(text.contains("\ntmpdir=/tmp/hs1/tmp/mysql\n"), "{text}");
     }
 
     #[test]

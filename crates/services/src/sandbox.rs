@@ -45,6 +45,7 @@ const DIRS: &[&str] = &[
     "var/lib/mysql",
     "var/log/mysql",
     "run/mysqld",
+    "tmp/mysql",
 ];
 
 /// Checks the root, creates the tree, and returns the panel config, choosing free
@@ -72,7 +73,7 @@ pub fn prepare(root: &Path) -> Result<PanelConfig, String> {
     };
     // A sandbox made before MariaDB was part of it gets its port now.
     if config.mysql.port.is_none() {
-        config.mysql.port = Some(free_port()?.port());
+        config.mysql.port = Some(free_fixed_port()?);
         config.write(&path).map_err(|e| e.to_string())?;
     }
 
@@ -112,7 +113,7 @@ fn fresh_config() -> Result<PanelConfig, String> {
         workers: 1,
     };
     config.php = PhpConfig { version: php_version(), max_children: 5 };
-    config.mysql.port = Some(free_port()?.port());
+    config.mysql.port = Some(free_fixed_port()?);
     Ok(config)
 }
 
@@ -123,6 +124,30 @@ fn php_version() -> String {
         .find(|v| hs_automation::exec::installed(&format!("php-fpm{v}")))
         .unwrap_or(&"8.2")
         .to_string()
+}
+
+/// A free loopback port below the kernel's ephemeral range, for a daemon that
+/// binds it seconds after it is chosen (MariaDB initialises its data directory
+/// first): in the ephemeral range, an outgoing connection can take it meanwhile.
+pub fn free_fixed_port() -> Result<u16, String> {
+    let range =
+        std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").unwrap_or_default();
+    let ephemeral_start: u16 =
+        range.split_whitespace().next().and_then(|p| p.parse().ok()).unwrap_or(32768);
+    let (low, high) = (10000u32, u32::from(ephemeral_start.max(10100)));
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0)
+        ^ (std::process::id() << 8);
+    for attempt in 0..200u32 {
+        let mixed = seed.wrapping_add(attempt.wrapping_mul(7919)).wrapping_mul(2654435761);
+        let port = (low + mixed % (high - low)) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return Ok(port);
+        }
+    }
+    Err("no free loopback port below the ephemeral range".into())
 }
 
 /// A free loopback port, found by letting the kernel pick one.
@@ -171,6 +196,7 @@ fn mysql_main_view(layout: &Layout, config: &PanelConfig) -> Result<MysqlMain, S
         socket: layout.mysql_socket(),
         pid_file: layout.path("run/mysqld/mysqld.pid"),
         log_file: layout.mysql_logs().join("error.log"),
+        tmp_dir: layout.path("tmp/mysql"),
         port,
     })
 }
@@ -181,7 +207,8 @@ pub fn start_mysql(layout: &Layout) -> Result<Daemon, String> {
     let conf = layout.mysql_conf();
     let defaults = format!("--defaults-file={}", conf.display());
     let (uid, gid) = mysql_ids()?;
-    for dir in [layout.mysql_datadir(), layout.mysql_logs(), layout.path("run/mysqld")] {
+    let dirs = [layout.mysql_datadir(), layout.mysql_logs(), layout.path("run/mysqld")];
+    for dir in dirs.into_iter().chain([layout.path("tmp/mysql")]) {
         nix::unistd::chown(&dir, Some(uid), Some(gid))
             .map_err(|e| format!("{}: {e}", dir.display()))?;
     }
