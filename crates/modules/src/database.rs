@@ -132,11 +132,11 @@ pub fn create_db(
         return Err(ModuleError::Conflict(format!("database {name} exists")));
     }
     let limit = panel.store.plan(&account.plan)?.and_then(|p| p.limits.databases);
-    if let Some(limit) = limit {
-        if existing.len() as u32 >= limit {
-            let msg = format!("plan {} allows {limit} databases", account.plan);
-            return Err(ModuleError::LimitReached(msg));
-        }
+    if let Some(limit) = limit
+        && existing.len() as u32 >= limit
+    {
+        let msg = format!("plan {} allows {limit} databases", account.plan);
+        return Err(ModuleError::LimitReached(msg));
     }
 
     admin.create_database(&name)?;
