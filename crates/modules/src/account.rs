@@ -379,6 +379,7 @@ pub fn change_plan(
     let mut account = load_managed(panel, actor, user)?;
     let plan = plan::get_usable(panel, actor, plan)?;
     crate::domain::check_usage_fits(panel, &account, &plan)?;
+    database::check_plan_fits(panel, &account, &plan)?;
     account.plan = plan.name;
     panel.store.write_account(&account)?;
     Ok(AccountView::of(&account))

@@ -197,6 +197,12 @@ fn hostile_names_are_refused_and_nothing_changes() {
     assert_eq!(reply.status, 403, "{}", reply.body);
     assert_eq!(reply.code(), "limit_reached");
     assert_eq!(mariadb, mariadb_state(&sandbox));
+    // A plan with no room for the databases she has is refused.
+    let none = unique("zero");
+    let reply = admin.call("plan/save", json!({ "name": none, "limits": { "databases": 0 } }));
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let reply = admin.call("account/change_plan", json!({ "username": alice, "plan": none }));
+    assert_eq!(reply.status, 403, "{}", reply.body);
 }
 
 #[test]
