@@ -16,8 +16,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use cron_cmd::CronCmd;
 use hs_config::{Layout, PanelConfig};
-use hs_modules::{Actor, ModuleError, Panel, account, dns, domain, plan};
-use hs_types::{DomainName, HostLabel, Password, PlanName, RedirectStatus, RedirectUrl, Username};
+use hs_modules::{Actor, ModuleError, Panel, account, database, dns, domain, plan};
+use hs_types::{
+    DbHost, DbName, DbPrivilege, DbUser, DomainName, HostLabel, Password, PlanName, RedirectStatus,
+    RedirectUrl, Username,
+};
 use serde::Serialize;
 
 #[derive(Parser)]
@@ -35,7 +38,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Start the sandbox (private nginx, PHP-FPM and hs-srvd) until Ctrl-C.
+    /// Start the sandbox (private nginx, PHP-FPM, MariaDB and hs-srvd) until Ctrl-C.
     Up,
     /// Prepare this server for the panel (system layout): config, web layout, the
     /// default plan, and the administrator, whose password is read from stdin.
@@ -62,6 +65,9 @@ enum Command {
     /// Server health, services, usage and web statistics (HS::Monitor).
     #[command(subcommand)]
     Monitor(monitor::MonitorCmd),
+    /// MariaDB databases and users of an account (HS::Database).
+    #[command(subcommand)]
+    Database(DatabaseCmd),
     /// Finish or undo operations that a crash interrupted.
     Recover,
     /// Cron jobs of an account (HS::Cron).
@@ -233,6 +239,60 @@ enum DnsCmd {
 }
 
 #[derive(Subcommand)]
+enum DatabaseCmd {
+    /// Create a database; NAME carries the account's prefix (alice_shop).
+    CreateDb {
+        username: String,
+        name: String,
+    },
+    /// Drop a database with its data and grants.
+    DeleteDb {
+        username: String,
+        name: String,
+    },
+    /// Create a database user; the password is read from stdin.
+    CreateUser {
+        username: String,
+        name: String,
+    },
+    DeleteUser {
+        username: String,
+        name: String,
+    },
+    /// Set a database user's password, read from stdin.
+    ChangePassword {
+        username: String,
+        name: String,
+    },
+    /// Grant privileges (ALL, or e.g. SELECT INSERT) on a database to a user.
+    Grant {
+        username: String,
+        user: String,
+        db: String,
+        #[arg(required = true)]
+        privileges: Vec<String>,
+    },
+    /// Revoke privileges (ALL, or e.g. INSERT) on a database from a user.
+    Revoke {
+        username: String,
+        user: String,
+        db: String,
+        #[arg(required = true)]
+        privileges: Vec<String>,
+    },
+    /// Databases with their size, users with their grants.
+    List {
+        username: String,
+    },
+    /// Replace the remote addresses a user may connect from (none: this server only).
+    SetRemoteHosts {
+        username: String,
+        name: String,
+        hosts: Vec<String>,
+    },
+}
+
+#[derive(Subcommand)]
 enum PlanCmd {
     List,
 }
@@ -298,6 +358,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Domain(cmd) => run_domain(&panel, &admin, &op, &out, cmd),
         Command::Dns(cmd) => run_dns(&panel, &admin, &out, cmd),
         Command::Monitor(cmd) => monitor::run(&panel, &admin, &out, cmd),
+        Command::Database(cmd) => run_database(&panel, &admin, &out, cmd),
         Command::Plan(PlanCmd::List) => {
             let plans = plan::list(&panel, &admin)?;
             let text = plans.iter().map(|p| p.name.to_string()).collect::<Vec<_>>().join("\n");
@@ -503,6 +564,76 @@ fn run_dns(panel: &Panel, admin: &Actor, out: &Out, cmd: DnsCmd) -> anyhow::Resu
                 print!("{text}");
                 Ok(())
             }
+        }
+    }
+}
+
+fn run_database(panel: &Panel, admin: &Actor, out: &Out, cmd: DatabaseCmd) -> anyhow::Result<()> {
+    let privileges = |list: Vec<String>| -> anyhow::Result<Vec<DbPrivilege>> {
+        Ok(list.iter().map(|p| p.parse()).collect::<Result<_, _>>()?)
+    };
+    let user_view = |view: database::DbUserView| {
+        let grants: Vec<String> =
+            view.grants.iter().map(|g| format!("{}: {}", g.db, g.privileges.join(", "))).collect();
+        out.say(&view, &format!("{} {}", view.name, grants.join("; ")))
+    };
+    match cmd {
+        DatabaseCmd::CreateDb { username, name } => {
+            let view = database::create_db(panel, admin, &username.parse()?, name.parse()?)?;
+            out.say(&view, &format!("created database {}", view.name))
+        }
+        DatabaseCmd::DeleteDb { username, name } => {
+            let name: DbName = name.parse()?;
+            database::delete_db(panel, admin, &username.parse()?, &name)?;
+            out.say(&serde_json::json!({ "deleted": name }), &format!("dropped {name}"))
+        }
+        DatabaseCmd::CreateUser { username, name } => {
+            let user: Username = username.parse()?;
+            let view =
+                database::create_user(panel, admin, &user, name.parse()?, &read_password()?)?;
+            out.say(&view, &format!("created database user {}", view.name))
+        }
+        DatabaseCmd::DeleteUser { username, name } => {
+            let name: DbUser = name.parse()?;
+            database::delete_user(panel, admin, &username.parse()?, &name)?;
+            out.say(&serde_json::json!({ "deleted": name }), &format!("dropped {name}"))
+        }
+        DatabaseCmd::ChangePassword { username, name } => {
+            let name: DbUser = name.parse()?;
+            database::change_password(panel, admin, &username.parse()?, &name, &read_password()?)?;
+            out.say(&serde_json::json!({ "changed": name }), "password changed")
+        }
+        DatabaseCmd::Grant { username, user, db, privileges: list } => {
+            let (user, db): (DbUser, DbName) = (user.parse()?, db.parse()?);
+            let list = privileges(list)?;
+            user_view(database::grant(panel, admin, &username.parse()?, &user, &db, &list)?)
+        }
+        DatabaseCmd::Revoke { username, user, db, privileges: list } => {
+            let (user, db): (DbUser, DbName) = (user.parse()?, db.parse()?);
+            let list = privileges(list)?;
+            user_view(database::revoke(panel, admin, &username.parse()?, &user, &db, &list)?)
+        }
+        DatabaseCmd::List { username } => {
+            let view = database::list(panel, admin, &username.parse()?)?;
+            let mut lines: Vec<String> = view
+                .databases
+                .iter()
+                .map(|d| format!("database {:<40} {} bytes", d.name, d.size_bytes))
+                .collect();
+            for u in &view.users {
+                let grants: Vec<String> = u
+                    .grants
+                    .iter()
+                    .map(|g| format!("{}({})", g.db, g.privileges.join(",")))
+                    .collect();
+                lines.push(format!("user     {:<40} {}", u.name, grants.join(" ")));
+            }
+            out.say(&view, &lines.join("\n"))
+        }
+        DatabaseCmd::SetRemoteHosts { username, name, hosts } => {
+            let name: DbUser = name.parse()?;
+            let hosts: Vec<DbHost> = hosts.iter().map(|h| h.parse()).collect::<Result<_, _>>()?;
+            user_view(database::set_remote_hosts(panel, admin, &username.parse()?, &name, hosts)?)
         }
     }
 }

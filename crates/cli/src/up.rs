@@ -1,4 +1,5 @@
-//! `hspanel up`: the sandbox in the foreground. Private nginx, PHP-FPM and named, then
+//! `hspanel up`: the sandbox in the foreground. Private nginx, PHP-FPM, named, MariaDB
+//! and cron, then
 //! hs-srvd; `sandbox.json` once everything answers; Ctrl-C stops it all.
 //! hs-srvd and hs-logd are supervised: if one dies it is started again (and
 //! recovers). A web daemon that exits is started again after a pause of
@@ -41,6 +42,15 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
                 daemon.stop(Duration::from_secs(5));
             }
             return Err(anyhow::Error::msg(e));
+        }
+    }
+    match sandbox::start_mysql(&layout) {
+        Ok(mysql) => daemons.push(mysql),
+        Err(e) => {
+            for daemon in daemons.iter_mut().rev() {
+                daemon.stop(Duration::from_secs(5));
+            }
+            bail!("MariaDB did not start: {e}");
         }
     }
     let me = std::env::current_exe().context("locating hspanel")?;
@@ -95,7 +105,8 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
     })();
 
     for daemon in daemons.iter_mut().rev() {
-        daemon.stop(Duration::from_secs(5));
+        // MariaDB needs about a second to shut down cleanly.
+        daemon.stop(Duration::from_secs(15));
     }
     println!("HS-Panel sandbox stopped");
     result
@@ -223,6 +234,8 @@ fn write_sandbox_file(
         "dns_port": config.dns.as_ref().map(|d| d.port),
         "rndc_port": config.dns.as_ref().map(|d| d.rndc_port),
         "srvd_pid": srvd_pid,
+        "mysql_port": config.mysql.port,
+        "mysql_socket": layout.mysql_socket(),
     });
     let text = serde_json::to_string_pretty(&doc)?;
     fsutil::write_atomic(&layout.sandbox_file(), text.as_bytes(), 0o600)?;

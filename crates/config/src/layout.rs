@@ -275,6 +275,29 @@ impl Layout {
         self.sandbox_run().join("crond.pid")
     }
 
+    /// MariaDB's unix socket, through which the panel administers it as root.
+    pub fn mysql_socket(&self) -> PathBuf {
+        self.path("run/mysqld/mysqld.sock")
+    }
+
+    /// The private MariaDB's config file (sandbox only; a real server keeps its own).
+    pub fn mysql_conf(&self) -> PathBuf {
+        self.path("etc/mysql/hspanel.cnf")
+    }
+
+    pub fn mysql_datadir(&self) -> PathBuf {
+        self.path("var/lib/mysql")
+    }
+
+    pub fn mysql_logs(&self) -> PathBuf {
+        self.path("var/log/mysql")
+    }
+
+    /// What the panel created in MariaDB for one account (HS::Database).
+    pub fn databases_file(&self, user: &Username) -> PathBuf {
+        self.user_dir(user).join("databases.yaml")
+    }
+
     /// Private instances' own pid files, sockets and logs (sandbox only).
     pub fn sandbox_run(&self) -> PathBuf {
         self.path("run/hspanel")

@@ -8,6 +8,7 @@
 //! - nothing here runs a program or talks to a service (that is layer 6).
 
 pub mod cron;
+pub mod databases;
 pub mod fsutil;
 pub mod journal;
 pub mod layout;

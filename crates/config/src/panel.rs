@@ -28,6 +28,9 @@ pub struct PanelConfig {
     /// configuration).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dns: Option<DnsConfig>,
+    /// MariaDB (HS::Database). Absent in files written before it existed.
+    #[serde(default)]
+    pub mysql: MysqlConfig,
     /// What crossing a plan's monthly bandwidth does: `notify` (an alert, the
     /// default) or `suspend` (the account is suspended). Read by hs-logd at each check.
     #[serde(default)]
@@ -93,6 +96,15 @@ pub struct DnsConfig {
     pub rndc_port: u16,
 }
 
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct MysqlConfig {
+    /// The loopback TCP port of a sandbox's private MariaDB, chosen on its first
+    /// start. Absent on a real server, whose MariaDB keeps its own settings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+}
+
 impl PanelConfig {
     /// The defaults of a real server.
     pub fn system_default(hostname: DomainName) -> PanelConfig {
@@ -116,6 +128,7 @@ impl PanelConfig {
             },
             php: PhpConfig { version: "8.2".into(), max_children: 5 },
             dns: None,
+            mysql: MysqlConfig::default(),
             bandwidth_policy: BandwidthPolicy::Notify,
         }
     }

@@ -229,6 +229,22 @@ pub fn dns_records(
     render_source(name, source, vars)
 }
 
+/// The config of a sandbox's private MariaDB.
+#[derive(Debug, Clone, Serialize)]
+pub struct MysqlMain {
+    pub datadir: PathBuf,
+    pub socket: PathBuf,
+    pub pid_file: PathBuf,
+    pub log_file: PathBuf,
+    /// Private temporary files: instances sharing `/tmp` collide during bootstrap.
+    pub tmp_dir: PathBuf,
+    pub port: u16,
+}
+
+pub fn mysql_main(templates: &Templates, view: &MysqlMain) -> Result<String, RenderError> {
+    render(templates, "mysql/my.cnf.j2", view)
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -288,6 +304,26 @@ mod tests {
         assert!(conf.contains(
             "zone \"alice.test\" { type primary; file \"/var/named/alice.test.db\"; };\n"
         ));
+    }
+
+    #[test]
+    fn mysql_main_listens_on_loopback_only() {
+        let view = MysqlMain {
+            datadir: "/tmp/hs1/var/lib/mysql".into(),
+            socket: "/tmp/hs1/run/mysqld/mysqld.sock".into(),
+            pid_file: "/tmp/hs1/run/mysqld/mysqld.pid".into(),
+            log_file: "/tmp/hs1/var/log/mysql/error.log".into(),
+            tmp_dir: "/tmp/hs1/tmp/mysql".into(),
+            port: 13306,
+        };
+        let text = mysql_main(&Templates::builtin(), &view).unwrap();
+        assert!(text.starts_with("# "), "{text}");
+        assert!(text.contains("[mariadbd]\n"), "{text}");
+        assert!(text.contains("\nport=13306\n"), "{text}");
+        assert!(text.contains("\nbind-address=127.0.0.1\n"), "{text}");
+        assert!(text.contains("\nsocket=/tmp/hs1/run/mysqld/mysqld.sock\n"), "{text}");
+        assert!(text.contains("\nskip-name-resolve\n"), "{text}");
+        assert!(text.contains("\ntmpdir=/tmp/hs1/tmp/mysql\n"), "{text}");
     }
 
     #[test]

@@ -21,6 +21,7 @@ const BUILTIN: &[(&str, &str)] = &[
     ("bind/hspanel-zones.conf.j2", include_str!("../templates/bind/hspanel-zones.conf.j2")),
     ("bind/named.conf.j2", include_str!("../templates/bind/named.conf.j2")),
     ("dns/default.zone", include_str!("../templates/dns/default.zone.j2")),
+    ("mysql/my.cnf.j2", include_str!("../templates/mysql/my.cnf.j2")),
 ];
 
 /// Record templates: `dns/{name}.zone` under the template folder, the built-in

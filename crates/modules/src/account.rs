@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::context::{Actor, Panel};
 use crate::error::{ModuleError, Result};
-use crate::{plan, system, web};
+use crate::{database, plan, system, web};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -361,11 +361,20 @@ fn set_suspension(
     let mut account = load_managed(panel, actor, user)?;
     let previous = account.clone();
     account.suspended = reason.map(|reason| Suspension { reason, since: jiff::Timestamp::now() });
-    panel.store.write_account(&account)?;
+
+    // HS::Database: lock (or unlock) the database users first; a failure there
+    // leaves everything as it was.
+    database::set_locked(panel, user, account.suspended.is_some())?;
+    let was_locked = previous.suspended.is_some();
+    if let Err(e) = panel.store.write_account(&account) {
+        let _ = database::set_locked(panel, user, was_locked);
+        return Err(e.into());
+    }
 
     // HS::Cron: a suspended account has no crontab; unsuspending reinstalls it.
     if let Err(e) = crate::cron::sync(panel, &account) {
         panel.store.write_account(&previous)?;
+        let _ = database::set_locked(panel, user, was_locked);
         return Err(e);
     }
     let domains = panel.store.domains(user)?;
@@ -377,6 +386,7 @@ fn set_suspension(
         if let Err(undo) = crate::cron::sync(panel, &previous) {
             tracing::error!(user = %user, "cannot put the crontab back: {undo}");
         }
+        let _ = database::set_locked(panel, user, was_locked);
         return Err(e);
     }
     if account.suspended.is_some()
@@ -402,6 +412,7 @@ pub fn change_plan(
     let plan = plan::get_usable(panel, actor, plan)?;
     crate::domain::check_usage_fits(panel, &account, &plan)?;
     crate::cron::check_usage_fits(panel, &account, &plan)?;
+    database::check_plan_fits(panel, &account, &plan)?;
     account.plan = plan.name;
     panel.store.write_account(&account)?;
     Ok(AccountView::of(&account))
@@ -460,6 +471,8 @@ fn teardown(panel: &Panel, user: &Username, primary: &DomainName) -> Result<()> 
     if let Some(auth) = &panel.auth {
         auth.forget_owner(user.as_str())?;
     }
+    // HS::Database: the account's databases and database users, found by prefix.
+    database::drop_all(panel, user)?;
     undo_create(panel, user, primary, &steps)
 }
 

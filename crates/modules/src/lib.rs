@@ -11,6 +11,7 @@
 pub mod account;
 pub mod context;
 pub mod cron;
+pub mod database;
 pub mod dns;
 pub mod domain;
 pub mod error;

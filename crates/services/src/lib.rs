@@ -10,10 +10,12 @@
 pub mod bind;
 pub mod cron;
 pub mod daemon;
+pub mod mariadb;
 pub mod nginx;
 pub mod php_fpm;
 pub mod proc;
 pub mod sandbox;
+pub mod sql;
 
 use std::sync::Arc;
 
@@ -27,6 +29,7 @@ pub fn pipeline(layout: &Layout, config: &PanelConfig) -> Pipeline {
         Arc::new(php_fpm::PhpFpm::new(layout, &config.php.version)),
         Arc::new(bind::Bind::new(layout)),
         Arc::new(cron::Cron::new(layout)),
+        Arc::new(mariadb::MariaDb::new(layout)),
     ];
     Pipeline::new(layout.clone(), drivers)
 }

@@ -1,5 +1,6 @@
 //! The sandbox: the whole panel under one folder, with private nginx, PHP-FPM and
-//! named on free loopback ports. What a newcomer runs first and what the tests use.
+//! named and MariaDB on free loopback ports. What a newcomer runs first and what the
+//! tests use.
 
 use std::ffi::OsStr;
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -9,7 +10,7 @@ use std::time::Duration;
 
 use hs_automation::Cmd;
 use hs_config::panel::{ApiConfig, DnsConfig, PhpConfig, WebConfig};
-use hs_config::render::{self, NamedMain, NginxMain, PhpFpmMain};
+use hs_config::render::{self, MysqlMain, NamedMain, NginxMain, PhpFpmMain};
 use hs_config::{Layout, LayoutKind, PanelConfig, Templates, fsutil};
 use nix::sys::signal::Signal;
 
@@ -48,6 +49,11 @@ const DIRS: &[&str] = &[
     "var/cache/bind",
     "var/log/named",
     "run/named",
+    "etc/mysql",
+    "var/lib/mysql",
+    "var/log/mysql",
+    "run/mysqld",
+    "tmp/mysql",
 ];
 
 /// The name of the sandbox's rndc key.
@@ -69,7 +75,7 @@ pub fn prepare(root: &Path) -> Result<PanelConfig, String> {
     }
 
     let path = layout.panel_config();
-    let config = if path.exists() {
+    let mut config = if path.exists() {
         let mut config = PanelConfig::read(&path).map_err(|e| e.to_string())?;
         // A sandbox made before the panel ran named gets its ports now.
         if config.dns.is_none() {
@@ -82,6 +88,11 @@ pub fn prepare(root: &Path) -> Result<PanelConfig, String> {
         config.write(&path).map_err(|e| e.to_string())?;
         config
     };
+    // A sandbox made before MariaDB was part of it gets its port now.
+    if config.mysql.port.is_none() {
+        config.mysql.port = Some(free_fixed_port()?);
+        config.write(&path).map_err(|e| e.to_string())?;
+    }
 
     write_main_configs(&layout, &config)?;
     Ok(config)
@@ -120,6 +131,7 @@ fn fresh_config() -> Result<PanelConfig, String> {
     };
     config.php = PhpConfig { version: php_version(), max_children: 5 };
     config.dns = Some(dns_ports()?);
+    config.mysql.port = Some(free_fixed_port()?);
     Ok(config)
 }
 
@@ -134,6 +146,30 @@ fn php_version() -> String {
         .find(|v| hs_automation::exec::installed(&format!("php-fpm{v}")))
         .unwrap_or(&"8.2")
         .to_string()
+}
+
+/// A free loopback port below the kernel's ephemeral range, for a daemon that
+/// binds it seconds after it is chosen (MariaDB initialises its data directory
+/// first): in the ephemeral range, an outgoing connection can take it meanwhile.
+pub fn free_fixed_port() -> Result<u16, String> {
+    let range =
+        std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").unwrap_or_default();
+    let ephemeral_start: u16 =
+        range.split_whitespace().next().and_then(|p| p.parse().ok()).unwrap_or(32768);
+    let (low, high) = (10000u32, u32::from(ephemeral_start.max(10100)));
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0)
+        ^ (std::process::id() << 8);
+    for attempt in 0..200u32 {
+        let mixed = seed.wrapping_add(attempt.wrapping_mul(7919)).wrapping_mul(2654435761);
+        let port = (low + mixed % (high - low)) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return Ok(port);
+        }
+    }
+    Err("no free loopback port below the ephemeral range".into())
 }
 
 /// A free loopback port, found by letting the kernel pick one.
@@ -195,6 +231,11 @@ fn write_main_configs(layout: &Layout, config: &PanelConfig) -> Result<(), Strin
     fsutil::write_atomic(&path, text.as_bytes(), 0o644).map_err(|e| e.to_string())?;
     std::fs::create_dir_all(layout.php_fpm_dir(version).join("pool.d"))
         .map_err(|e| e.to_string())?;
+
+    let mysql = mysql_main_view(layout, config)?;
+    let text = render::mysql_main(&templates, &mysql).map_err(|e| e.to_string())?;
+    fsutil::write_atomic(&layout.mysql_conf(), text.as_bytes(), 0o644)
+        .map_err(|e| e.to_string())?;
     write_named_configs(layout, config, &templates)
 }
 
@@ -255,6 +296,62 @@ pub fn start_dns(layout: &Layout) -> Result<Daemon, String> {
             daemon.stop(Duration::from_secs(5));
             Err(e)
         }
+    }
+}
+
+fn mysql_main_view(layout: &Layout, config: &PanelConfig) -> Result<MysqlMain, String> {
+    let port = config.mysql.port.ok_or("the sandbox has no MariaDB port")?;
+    Ok(MysqlMain {
+        datadir: layout.mysql_datadir(),
+        socket: layout.mysql_socket(),
+        pid_file: layout.path("run/mysqld/mysqld.pid"),
+        log_file: layout.mysql_logs().join("error.log"),
+        tmp_dir: layout.path("tmp/mysql"),
+        port,
+    })
+}
+
+/// Starts the private MariaDB, creating its data directory on the first start
+/// (root authenticates through the socket only), and waits until it answers.
+pub fn start_mysql(layout: &Layout) -> Result<Daemon, String> {
+    let conf = layout.mysql_conf();
+    let defaults = format!("--defaults-file={}", conf.display());
+    let (uid, gid) = mysql_ids()?;
+    let dirs = [layout.mysql_datadir(), layout.mysql_logs(), layout.path("run/mysqld")];
+    for dir in dirs.into_iter().chain([layout.path("tmp/mysql")]) {
+        nix::unistd::chown(&dir, Some(uid), Some(gid))
+            .map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    if !layout.mysql_datadir().join("mysql").exists() {
+        hs_automation::Cmd::new("mariadb-install-db")
+            .map_err(|e| e.to_string())?
+            .arg(&defaults)
+            .arg("--auth-root-authentication-method=socket")
+            .arg("--skip-test-db")
+            .timeout(Duration::from_secs(120))
+            .run()
+            .map_err(|e| format!("creating the MariaDB data directory: {e}"))?;
+    }
+
+    let log = layout.mysql_logs().join("mariadbd.stderr.log");
+    let args = [OsStr::new(&defaults)];
+    let mut daemon = Daemon::spawn("mariadb", "mariadbd", &args, &log, Signal::SIGTERM)?;
+    let socket = layout.mysql_socket();
+    let ready = daemon::wait_ready(&mut daemon, Duration::from_secs(60), || {
+        std::os::unix::net::UnixStream::connect(&socket).is_ok()
+    });
+    if let Err(e) = ready {
+        daemon.stop(Duration::from_secs(10));
+        return Err(e);
+    }
+    Ok(daemon)
+}
+
+fn mysql_ids() -> Result<(nix::unistd::Uid, nix::unistd::Gid), String> {
+    match nix::unistd::User::from_name("mysql") {
+        Ok(Some(user)) => Ok((user.uid, user.gid)),
+        Ok(None) => Err("there is no mysql user; install mariadb-server".into()),
+        Err(e) => Err(format!("looking up the mysql user: {e}")),
     }
 }
 

@@ -138,6 +138,7 @@ pub fn actions() -> &'static [&'static Action] {
             crate::api::plan::ACTIONS,
             crate::api::cron::ACTIONS,
             crate::api::monitor::ACTIONS,
+            crate::api::database::ACTIONS,
         ];
         modules.iter().copied().flatten().collect()
     })

@@ -27,6 +27,11 @@ pub struct SandboxInfo {
     /// The private named (UDP and TCP on 127.0.0.1).
     #[serde(default)]
     pub dns_port: u16,
+    /// The private MariaDB's loopback port and socket.
+    #[serde(default)]
+    pub mysql_port: u16,
+    #[serde(default)]
+    pub mysql_socket: String,
 }
 
 /// A running sandbox. Dropping it terminates every account it created (they are
@@ -190,7 +195,8 @@ impl Sandbox {
             .spawn()
             .unwrap();
         let mut pipe = child.stdin.take().unwrap();
-        pipe.write_all(stdin.unwrap_or("").as_bytes()).unwrap();
+        // The CLI may refuse its arguments and exit before reading stdin.
+        let _ = pipe.write_all(stdin.unwrap_or("").as_bytes());
         drop(pipe);
         child.wait_with_output().unwrap()
     }
@@ -266,6 +272,35 @@ impl Sandbox {
             .collect()
     }
 
+    /// Runs `sql` with the real `mariadb` client as database user `user`, over TCP
+    /// to 127.0.0.1. The password travels in `MYSQL_PWD`, never in argv.
+    pub fn mysql_as(&self, user: &str, password: &str, db: &str, sql: &str) -> Output {
+        let port = self.info.mysql_port.to_string();
+        let mut command = Command::new("mariadb");
+        command
+            .args(["--no-defaults", "--protocol=TCP", "-h", "127.0.0.1", "-P", &port])
+            .args(["-u", user, "-N", "-B", "-e", sql])
+            .env("MYSQL_PWD", password)
+            .stdin(Stdio::null());
+        if !db.is_empty() {
+            command.arg(db);
+        }
+        command.output().unwrap()
+    }
+
+    /// Runs `sql` as MariaDB's root through the socket and returns its output
+    /// (tab-separated, no headers). Panics if MariaDB refuses it.
+    pub fn mysql_root(&self, sql: &str) -> String {
+        let out = Command::new("mariadb")
+            .arg(format!("--defaults-file={}", self.root.join("etc/mysql/hspanel.cnf").display()))
+            .args(["-N", "-B", "-e", sql])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{sql}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     /// How many times nginx has been told to reload so far.
     pub fn nginx_reloads(&self) -> usize {
         let log = std::fs::read_to_string(self.root.join("var/log/nginx/error.log")).unwrap();
@@ -299,7 +334,12 @@ fn walk(root: &Path, dir: &Path, digest: &mut BTreeMap<PathBuf, String>) {
     for entry in entries.flatten() {
         let path = entry.path();
         let rel = path.strip_prefix(root).unwrap().to_path_buf();
-        if rel.starts_with("var/log") || rel.starts_with("usr/local/hspanel/logs") {
+        // MariaDB's data files change on their own (background flushes); its state is
+        // compared through SQL instead (`mysql_root`).
+        if rel.starts_with("var/log")
+            || rel.starts_with("usr/local/hspanel/logs")
+            || rel.starts_with("var/lib/mysql")
+        {
             continue;
         }
         let meta = std::fs::symlink_metadata(&path).unwrap();

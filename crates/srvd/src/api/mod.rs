@@ -3,6 +3,7 @@
 pub mod account;
 pub mod auth;
 pub mod cron;
+pub mod database;
 pub mod dns;
 pub mod domain;
 pub mod monitor;

@@ -6,6 +6,7 @@
 mod accounts;
 mod auth;
 mod cron;
+mod databases;
 mod dns;
 mod isolation;
 mod monitor;
