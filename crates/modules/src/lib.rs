@@ -14,6 +14,7 @@ pub mod cron;
 pub mod dns;
 pub mod domain;
 pub mod error;
+pub mod fileman;
 pub mod plan;
 pub mod system;
 pub mod web;

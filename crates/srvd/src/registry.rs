@@ -20,6 +20,8 @@ pub struct Call<'a> {
     pub ip: IpAddr,
     pub op_id: String,
     pub input: Value,
+    /// The `Range` header, for downloads.
+    pub range: Option<String>,
 }
 
 /// What a handler answers.
@@ -33,6 +35,8 @@ pub enum Reply {
     },
     /// The session ended: clear the cookie.
     Logout(Value),
+    /// A response the handler built itself (a streamed download).
+    Raw(axum::response::Response),
 }
 
 pub type Handler = fn(&Call<'_>) -> Result<Reply, ApiError>;
@@ -130,13 +134,14 @@ impl Call<'_> {
 pub fn actions() -> &'static [&'static Action] {
     static ALL: std::sync::OnceLock<Vec<&'static Action>> = std::sync::OnceLock::new();
     ALL.get_or_init(|| {
-        let modules: [&'static [Action]; 6] = [
+        let modules: [&'static [Action]; 7] = [
             crate::api::auth::ACTIONS,
             crate::api::account::ACTIONS,
             crate::api::domain::ACTIONS,
             crate::api::dns::ACTIONS,
             crate::api::plan::ACTIONS,
             crate::api::cron::ACTIONS,
+            crate::api::fileman::ACTIONS,
         ];
         modules.into_iter().flatten().collect()
     })

@@ -5,4 +5,5 @@ pub mod auth;
 pub mod cron;
 pub mod dns;
 pub mod domain;
+pub mod fileman;
 pub mod plan;
