@@ -447,6 +447,9 @@ fn copy(home: &Home, from: &str, to: &str, quota: Option<u64>) -> Result<serde_j
     let src = target(home, from)?;
     let dst = target(home, to)?;
     let stat = src.stat()?;
+    if kind_of(&stat) == FileType::Symlink {
+        return fail(ErrorKind::Forbidden, format!("{}: is a symbolic link", src.shown));
+    }
     let mut needed = if kind_of(&stat) == FileType::RegularFile { stat.st_size as u64 } else { 0 };
     if kind_of(&stat) == FileType::Directory {
         walk(&src.dir, src.name, 0, &mut |_, _, s| {
@@ -462,16 +465,16 @@ fn copy(home: &Home, from: &str, to: &str, quota: Option<u64>) -> Result<serde_j
         return fail(ErrorKind::Limit, "the account's disk quota would be exceeded");
     }
     let mut skipped = Vec::new();
-    let mut copier = Copier { skipped: &mut skipped, created: None };
+    let mut copier = Copier { skipped: &mut skipped, created: None, made_top: false };
     let result = copier.entry(&src.dir, src.name, &stat, &dst.dir, dst.name, 0);
     if let Err(e) = result {
-        // Leave nothing half-copied behind.
-        if rustix::fs::statat(&dst.dir, dst.name, AtFlags::SYMLINK_NOFOLLOW)
-            .is_ok_and(|s| kind_of(&s) == FileType::Directory)
-        {
-            let _ = remove_tree(&dst.dir, dst.name, 0);
-        } else if copier.created.is_some() || kind_of(&stat) != FileType::Directory {
-            let _ = rustix::fs::unlinkat(&dst.dir, dst.name, AtFlags::empty());
+        // Leave nothing half-copied behind, and nothing that was there before.
+        if copier.made_top {
+            if kind_of(&stat) == FileType::Directory {
+                let _ = remove_tree(&dst.dir, dst.name, 0);
+            } else {
+                let _ = rustix::fs::unlinkat(&dst.dir, dst.name, AtFlags::empty());
+            }
         }
         return Err(match e {
             CopyError::At(name, errno) => os_error(&format!("{} ({name})", src.shown), errno),
@@ -490,6 +493,8 @@ struct Copier<'a> {
     skipped: &'a mut Vec<String>,
     /// The top folder created, so a copy into itself skips it.
     created: Option<(u64, u64)>,
+    /// The destination was created by this copy (so a failure may remove it).
+    made_top: bool,
 }
 
 impl Copier<'_> {
@@ -527,6 +532,9 @@ impl Copier<'_> {
                     Mode::from_raw_mode(0o600),
                 )
                 .map_err(at)?;
+                if depth == 0 {
+                    self.made_top = true;
+                }
                 let (mut from, mut to) = (std::fs::File::from(from), std::fs::File::from(to));
                 io::copy(&mut from, &mut to)
                     .map_err(|e| at(Errno::from_io_error(&e).unwrap_or(Errno::IO)))?;
@@ -534,6 +542,9 @@ impl Copier<'_> {
             }
             FileType::Directory => {
                 rustix::fs::mkdirat(dst_dir, dst_name, Mode::from_raw_mode(0o700)).map_err(at)?;
+                if depth == 0 {
+                    self.made_top = true;
+                }
                 let to = open_subdir(dst_dir, dst_name).map_err(at)?;
                 let to_stat = rustix::fs::fstat(&to).map_err(at)?;
                 if depth == 0 {
@@ -555,11 +566,7 @@ impl Copier<'_> {
                 }
                 rustix::fs::fchmod(&to, perms).map_err(at)?;
             }
-            FileType::Symlink => {
-                // Copied as a link: its target is text, never opened here.
-                let link = rustix::fs::readlinkat(src_dir, name, Vec::new()).map_err(at)?;
-                rustix::fs::symlinkat(link.as_c_str(), dst_dir, dst_name).map_err(at)?;
-            }
+            // Symlinks, devices, sockets, fifos: never followed, never copied.
             _ => self.skipped.push(shown()),
         }
         Ok(())

@@ -7,6 +7,7 @@ mod accounts;
 mod auth;
 mod cron;
 mod dns;
+mod fileman;
 mod isolation;
 mod resilience;
 mod ui;
