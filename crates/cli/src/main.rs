@@ -6,6 +6,7 @@
 //! side, 2 refused (bad input, conflict, not found, limit).
 
 mod cron_cmd;
+mod files_cmd;
 mod up;
 
 use std::io::Read;
@@ -14,6 +15,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use cron_cmd::CronCmd;
+use files_cmd::FilesCmd;
 use hs_config::{Layout, PanelConfig};
 use hs_modules::{Actor, ModuleError, Panel, account, dns, domain, plan};
 use hs_types::{DomainName, HostLabel, Password, PlanName, RedirectStatus, RedirectUrl, Username};
@@ -63,6 +65,9 @@ enum Command {
     /// Cron jobs of an account (HS::Cron).
     #[command(subcommand)]
     Cron(CronCmd),
+    /// Files of an account (HS::FileManager), as the account's own user.
+    #[command(subcommand)]
+    Files(FilesCmd),
     /// Internal: become a sandbox's private cron (started by `up`).
     #[command(hide = true)]
     SandboxCron {
@@ -286,6 +291,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Up | Command::Init { .. } | Command::SandboxCron { .. } => Ok(()),
         Command::Cron(cmd) => cron_cmd::run(&panel, &admin, &out, cmd),
+        Command::Files(cmd) => files_cmd::run(&panel, &admin, &op, &out, cmd),
         Command::Recover => {
             let n = account::recover(&panel)?;
             out.say(&serde_json::json!({ "recovered": n }), &format!("{n} operations recovered"))

@@ -139,6 +139,25 @@ fn files_are_managed_as_the_account_user_within_its_home() {
     // Staff act on the account by name on the admin port.
     let listing = ok(admin.get("fileman/list", &format!("path=/docs&username={alice}")));
     assert_eq!(listing["entries"][0]["name"], "h.txt");
+
+    // The CLI: the same operations, the same helper.
+    let cli = |args: &[&str], stdin: Option<&str>| {
+        let out = sandbox.cli(args, stdin);
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    cli(&["files", "put", &alice, "-", "/docs/cli.txt"], Some("from the cli\n"));
+    assert_eq!(std::fs::metadata(home.join("docs/cli.txt")).unwrap().uid(), uid);
+    assert_eq!(cli(&["files", "get", &alice, "/docs/cli.txt"], None), "from the cli\n");
+    cli(&["files", "mkdir", &alice, "/c"], None);
+    cli(&["files", "cp", &alice, "/docs/cli.txt", "/c/x.txt"], None);
+    cli(&["files", "mv", &alice, "/c/x.txt", "/c/y.txt"], None);
+    cli(&["files", "chmod", &alice, "0640", "/c/y.txt"], None);
+    assert!(cli(&["files", "ls", &alice, "/c"], None).contains("0640"));
+    cli(&["files", "rm", &alice, "/c"], None);
+    assert!(!home.join("c").exists());
+    let refused = sandbox.cli(&["files", "chmod", &alice, "4755", "/docs/cli.txt"], None);
+    assert_eq!(refused.status.code(), Some(2));
     let _ = std::fs::remove_file(local);
     let _ = std::fs::remove_file(bin);
 }
