@@ -25,8 +25,12 @@ use crate::account;
 use crate::context::{Actor, Panel};
 use crate::error::{ModuleError, Result};
 
-/// Largest file the editor opens or saves.
-pub const EDIT_LIMIT: u64 = 2 * 1024 * 1024;
+/// Largest file the editor opens or saves (its POST body is held to the API's
+/// 1 MiB limit anyway).
+pub const EDIT_LIMIT: u64 = 1024 * 1024;
+
+/// Largest single upload, whatever the quota (a plan may have none).
+pub const UPLOAD_LIMIT: u64 = 16 * 1024 * 1024 * 1024;
 
 /// Where the helper is: next to the running program (hs-srvd, hspanel), else
 /// in the system folders.
@@ -383,7 +387,7 @@ pub fn upload(
     let (_, quota_bytes) = authorise(panel, actor, user)?;
     let path = dir.join(name)?;
     audit(op_id, actor, user, "upload", path.as_str());
-    start_upload(panel, user, &path, quota_bytes, None, false)
+    start_upload(panel, user, &path, quota_bytes, Some(UPLOAD_LIMIT), false)
 }
 
 /// Bytes used by the account's files, as the helper measures them.
