@@ -8,8 +8,6 @@
 //! Uploads and downloads stream through the helper's pipes in frames, so the
 //! daemon's memory does not grow with the file.
 //!
-//! FIXME: archive extraction (zip, tar.gz, tar.zst) is not written yet; the
-//! `extract` action answers 501.
 //! FIXME: FTP accounts (Pure-FTPd, layer 7) are not written yet.
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -28,6 +26,12 @@ use crate::error::{ModuleError, Result};
 /// Largest file the editor opens or saves (its POST body is held to the API's
 /// 1 MiB limit anyway).
 pub const EDIT_LIMIT: u64 = 1024 * 1024;
+
+/// Most entries one archive may have.
+pub const EXTRACT_ENTRIES: u64 = 10_000;
+
+/// Most bytes one extraction may write, whatever the quota.
+pub const EXTRACT_BYTES: u64 = 2 * 1024 * 1024 * 1024;
 
 /// Largest single upload, whatever the quota (a plan may have none).
 pub const UPLOAD_LIMIT: u64 = 16 * 1024 * 1024 * 1024;
@@ -200,6 +204,29 @@ pub fn copy(
     let (_, quota_bytes) = authorise(panel, actor, user)?;
     audit(op_id, actor, user, "copy", &format!("{from} -> {to}"));
     let request = Request::Copy { from: from.to_string(), to: to.to_string(), quota_bytes };
+    simple(panel, user, request)
+}
+
+/// Extracts the archive `path` (zip, tar, tar.gz, tar.zst) into the folder
+/// `dest`; entries that would land outside it, links and special files are
+/// skipped and listed; past a limit nothing is kept.
+pub fn extract(
+    panel: &Panel,
+    actor: &Actor,
+    user: &Username,
+    path: &FilePath,
+    dest: &FilePath,
+    op_id: &str,
+) -> Result<Value> {
+    let (_, quota_bytes) = authorise(panel, actor, user)?;
+    audit(op_id, actor, user, "extract", &format!("{path} -> {dest}"));
+    let request = Request::Extract {
+        path: path.to_string(),
+        dest: dest.to_string(),
+        quota_bytes,
+        max_entries: EXTRACT_ENTRIES,
+        max_bytes: EXTRACT_BYTES,
+    };
     simple(panel, user, request)
 }
 

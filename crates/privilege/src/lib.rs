@@ -18,6 +18,7 @@
 //! credential change is process-wide because the process has one thread);
 //! entries the account does not own are never deleted, renamed or replaced.
 
+pub mod extract;
 pub mod ops;
 pub mod proto;
 

@@ -42,7 +42,7 @@ fn fail<T>(kind: ErrorKind, message: impl Into<String>) -> Result<T> {
 }
 
 /// An errno in words, with the path it was about.
-fn os_error(path: &str, e: Errno) -> OpError {
+pub(crate) fn os_error(path: &str, e: Errno) -> OpError {
     let (kind, what) = match e {
         Errno::XDEV => (ErrorKind::Forbidden, "leads outside the home"),
         Errno::LOOP => (ErrorKind::Forbidden, "goes through a symbolic link"),
@@ -83,7 +83,12 @@ pub fn components(path: &str) -> Result<Vec<&str>> {
     Ok(parts)
 }
 
-fn beneath(home: &Home, parts: &[&str], flags: OFlags, extra: ResolveFlags) -> Result<OwnedFd> {
+pub(crate) fn beneath(
+    home: &Home,
+    parts: &[&str],
+    flags: OFlags,
+    extra: ResolveFlags,
+) -> Result<OwnedFd> {
     let joined = if parts.is_empty() { ".".to_string() } else { parts.join("/") };
     let resolve = ResolveFlags::BENEATH | ResolveFlags::NO_MAGICLINKS | extra;
     rustix::fs::openat2(&home.fd, &joined, flags | OFlags::CLOEXEC, Mode::empty(), resolve)
@@ -150,6 +155,10 @@ pub fn execute(
         Request::Copy { from, to, quota_bytes } => copy(home, &from, &to, quota_bytes)?,
         Request::Chmod { path, mode } => chmod(home, &path, mode)?,
         Request::Usage => json!({ "bytes": usage(home)? }),
+        Request::Extract { path, dest, quota_bytes, max_entries, max_bytes } => {
+            let limits = crate::extract::Limits { max_entries, max_bytes };
+            crate::extract::extract(home, &path, &dest, quota_bytes, limits)?
+        }
     };
     proto::write_line(out, &Response::Ok { result })
         .map_err(|e| OpError::Failed(ErrorKind::Internal, e.to_string()))

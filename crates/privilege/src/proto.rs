@@ -23,8 +23,7 @@ pub enum Request {
         path: String,
     },
     /// The file from `offset`, at most `length` bytes (all of it when absent).
-    /// With `max_size`, a larger file is refused; with `text`, so is one with
-    /// NUL bytes (the helper checks the bytes it sends).
+    /// With `max_size`, a larger file is refused.
     Read {
         path: String,
         #[serde(default)]
@@ -69,6 +68,16 @@ pub enum Request {
     },
     /// Bytes used by the home's regular files.
     Usage,
+    /// Unpack the archive `path` into the existing folder `dest`, within
+    /// `max_entries`, `max_bytes` written and the quota.
+    Extract {
+        path: String,
+        dest: String,
+        #[serde(default)]
+        quota_bytes: Option<u64>,
+        max_entries: u64,
+        max_bytes: u64,
+    },
 }
 
 /// What went wrong, so the parent can map it to a status.

@@ -119,14 +119,20 @@ fn edit(c: &Call<'_>) -> Result<Reply, ApiError> {
     }
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Extract {
+    #[serde(default)]
+    username: Option<Username>,
+    path: FilePath,
+    dest: FilePath,
+}
+
 fn extract(c: &Call<'_>) -> Result<Reply, ApiError> {
-    let _ = c.principal()?;
-    // FIXME: archive extraction (zip, tar.gz, tar.zst) inside the helper is not written yet.
-    Err(ApiError::new(
-        StatusCode::NOT_IMPLEMENTED,
-        "not_implemented",
-        "archive extraction is not available yet",
-    ))
+    let input: Extract = c.parse()?;
+    let user = c.target(input.username)?;
+    let actor = c.actor()?;
+    c.json(fileman::extract(&c.app.panel, &actor, &user, &input.path, &input.dest, &c.op_id)?)
 }
 
 fn upload_via_json(_: &Call<'_>) -> Result<Reply, ApiError> {
@@ -420,7 +426,7 @@ pub const ACTIONS: &[Action] = &[
     ),
     action(
         "extract",
-        "Extract an archive into a folder (not available yet)",
+        "Extract zip, tar, tar.gz or tar.zst into a folder; unsafe entries skipped",
         false,
         &[USERNAME, PATH, req("dest", T::String, "the folder to extract into")],
         extract,
