@@ -359,3 +359,143 @@ fn large_uploads_and_downloads_stream_with_flat_memory() {
     let _ = std::fs::remove_file(out);
     let _ = std::fs::remove_file(small);
 }
+
+/// A tar entry with exactly this name and link (the tar crate's checked
+/// setters refuse the hostile ones we need).
+fn tar_entry(out: &mut Vec<u8>, name: &str, kind: tar::EntryType, link: &str, data: &[u8]) {
+    let mut header = tar::Header::new_old();
+    header.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
+    header.as_old_mut().linkname[..link.len()].copy_from_slice(link.as_bytes());
+    header.set_entry_type(kind);
+    header.set_size(data.len() as u64);
+    header.set_mode(0o644);
+    header.set_cksum();
+    let mut builder = tar::Builder::new(Vec::new());
+    builder.append(&header, data).unwrap();
+    let bytes = builder.into_inner().unwrap();
+    // Drop the two zero blocks that end an archive; `tar_end` adds them once.
+    out.extend_from_slice(&bytes[..bytes.len() - 1024]);
+}
+
+fn tar_end(mut out: Vec<u8>) -> Vec<u8> {
+    out.extend_from_slice(&[0u8; 1024]);
+    out
+}
+
+fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for (name, data) in entries {
+        writer.start_file(*name, options).unwrap();
+        std::io::Write::write_all(&mut writer, data).unwrap();
+    }
+    writer.finish().unwrap().into_inner()
+}
+
+#[test]
+fn archives_extract_inside_the_folder_and_nothing_leaks_out() {
+    use std::io::Write;
+    use tar::EntryType;
+    let sandbox = Sandbox::start();
+    let admin = sandbox.admin();
+    let alice = unique("fmx");
+    let bob = unique("fmxb");
+    let password = sandbox.create_account(&admin, &alice, &format!("{alice}.test"));
+    sandbox.create_account(&admin, &bob, &format!("{bob}.test"));
+    let me = sandbox.user(&alice, &password);
+    let home = sandbox.layout_path(&format!("home/{alice}"));
+    let bob_home = sandbox.layout_path(&format!("home/{bob}"));
+    let uid = uid_of(&alice);
+    let put = |name: &str, bytes: &[u8]| {
+        let local = temp_file(name, bytes);
+        let (status, body) = upload(&me, "/", &local, name, &[]);
+        assert_eq!(status, 200, "{body}");
+        let _ = std::fs::remove_file(local);
+    };
+    let extract = |archive: &str, dest: &str| {
+        ok(me.call("fileman/mkdir", json!({ "path": dest })));
+        me.call("fileman/extract", json!({ "path": archive, "dest": dest }))
+    };
+
+    // Good archives in the three formats.
+    put("good.zip", &zip_of(&[("a/b.txt", b"zip\n"), ("top.txt", b"top\n")]));
+    let mut tar = Vec::new();
+    tar_entry(&mut tar, "d/", EntryType::Directory, "", b"");
+    tar_entry(&mut tar, "d/f.txt", EntryType::Regular, "", b"tar\n");
+    let tar = tar_end(tar);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&tar).unwrap();
+    put("good.tar.gz", &gz.finish().unwrap());
+    put("good.tar.zst", &zstd::encode_all(&tar[..], 3).unwrap());
+    for (archive, dest, file, content) in [
+        ("/good.zip", "/z", "z/a/b.txt", "zip\n"),
+        ("/good.tar.gz", "/g", "g/d/f.txt", "tar\n"),
+        ("/good.tar.zst", "/s", "s/d/f.txt", "tar\n"),
+    ] {
+        let reply = ok(extract(archive, dest));
+        assert_eq!(reply["skipped"], json!([]), "{reply}");
+        let meta = std::fs::metadata(home.join(file)).unwrap();
+        assert_eq!(meta.uid(), uid, "{file}");
+        assert_eq!(std::fs::read_to_string(home.join(file)).unwrap(), content);
+    }
+
+    // Hostile entries are skipped and reported; the harmless ones land.
+    let homes = home.parent().unwrap().to_path_buf();
+    put("evil.zip", &zip_of(&[("../evil", b"x"), ("../../evil2", b"x"), ("ok.txt", b"ok")]));
+    let reply = ok(extract("/evil.zip", "/e1"));
+    assert_eq!(reply["skipped"].as_array().unwrap().len(), 2, "{reply}");
+    assert!(home.join("e1/ok.txt").exists());
+    assert!(!home.join("evil").exists() && !homes.join("evil2").exists());
+
+    let outside = format!("/tmp/{}", unique("fmevil"));
+    let mut t = Vec::new();
+    tar_entry(&mut t, &outside, EntryType::Regular, "", b"abs\n");
+    tar_entry(&mut t, "ln", EntryType::Symlink, bob_home.to_str().unwrap(), b"");
+    tar_entry(&mut t, "ln/pwn.txt", EntryType::Regular, "", b"pwn\n");
+    tar_entry(&mut t, "mine/pwn.txt", EntryType::Regular, "", b"pwn\n");
+    tar_entry(&mut t, "hard", EntryType::Link, "/etc/passwd", b"");
+    tar_entry(&mut t, "hard2", EntryType::Link, "../../../etc/shadow", b"");
+    tar_entry(&mut t, "dev", EntryType::Char, "", b"");
+    put("evil.tar", &tar_end(t));
+    ok(me.call("fileman/mkdir", json!({ "path": "/e2" })));
+    // A symlink already in the folder, to bob's home: nothing goes through it.
+    std::os::unix::fs::symlink(&bob_home, home.join("e2/mine")).unwrap();
+    std::os::unix::fs::lchown(home.join("e2/mine"), Some(uid), None).unwrap();
+    let reply = me.call("fileman/extract", json!({ "path": "/evil.tar", "dest": "/e2" }));
+    let reply = ok(reply);
+    let reasons: Vec<String> = reply["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| format!("{} {}", s["name"], s["reason"]))
+        .collect();
+    assert_eq!(reasons.len(), 6, "{reasons:?}");
+    assert!(!Path::new(&outside).exists());
+    assert!(!bob_home.join("pwn.txt").exists());
+    assert!(!home.join("e2/hard").exists() && !home.join("e2/dev").exists());
+    assert!(home.join("e2/mine").is_symlink());
+    // The symlink entry was skipped, so `ln` is a plain folder of alice's.
+    let ln = std::fs::symlink_metadata(home.join("e2/ln")).unwrap();
+    assert!(ln.is_dir() && ln.uid() == uid);
+
+    // Bombs: past the quota or the entry count, nothing is kept.
+    ok(admin.call("plan/save", json!({ "name": "fivemb", "limits": { "disk_mb": 5 } })));
+    ok(admin.call("account/change_plan", json!({ "username": alice, "plan": "fivemb" })));
+    let zeros = vec![0u8; 64 * 1024 * 1024];
+    put("bomb.zip", &zip_of(&[("small.txt", b"s"), ("zeros.bin", &zeros)]));
+    ok(me.call("fileman/mkdir", json!({ "path": "/b" })));
+    let before = sandbox.tree_digest();
+    let reply = me.call("fileman/extract", json!({ "path": "/bomb.zip", "dest": "/b" }));
+    assert_eq!(reply.status, 403, "{}", reply.body);
+    assert_eq!(sandbox.tree_digest(), before);
+    assert_eq!(std::fs::read_dir(home.join("b")).unwrap().count(), 0);
+
+    let names: Vec<String> = (0..10_001).map(|i| format!("f{i}")).collect();
+    let many: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), &b""[..])).collect();
+    put("many.zip", &zip_of(&many));
+    let before = sandbox.tree_digest();
+    let reply = me.call("fileman/extract", json!({ "path": "/many.zip", "dest": "/b" }));
+    assert_eq!(reply.status, 403, "{}", reply.body);
+    assert_eq!(sandbox.tree_digest(), before);
+}
