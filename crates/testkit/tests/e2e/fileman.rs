@@ -499,3 +499,45 @@ fn archives_extract_inside_the_folder_and_nothing_leaks_out() {
     assert_eq!(reply.status, 403, "{}", reply.body);
     assert_eq!(sandbox.tree_digest(), before);
 }
+
+#[test]
+fn a_folder_swapped_for_a_symlink_during_a_copy_leaks_nothing() {
+    let sandbox = Sandbox::start();
+    let admin = sandbox.admin();
+    let alice = unique("fmr");
+    let bob = unique("fmrb");
+    let password = sandbox.create_account(&admin, &alice, &format!("{alice}.test"));
+    sandbox.create_account(&admin, &bob, &format!("{bob}.test"));
+    let me = sandbox.user(&alice, &password);
+    let home = sandbox.layout_path(&format!("home/{alice}"));
+    let bob_home = sandbox.layout_path(&format!("home/{bob}"));
+    std::fs::write(bob_home.join("secret.txt"), "bob's\n").unwrap();
+    let uid = uid_of(&alice);
+
+    // A tree big enough that the copy takes a while.
+    let src = home.join("src");
+    const DIRS: usize = 120;
+    for i in 0..DIRS {
+        let dir = src.join(format!("sub{i}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("data.bin"), vec![7u8; 256 * 1024]).unwrap();
+    }
+    let out = Command::new("chown").args(["-R", &format!("{uid}:{uid}")]).arg(&src).output();
+    assert!(out.unwrap().status.success());
+
+    std::thread::scope(|scope| {
+        let copy = scope.spawn(|| me.call("fileman/copy", json!({ "from": "/src", "to": "/dst" })));
+        // Meanwhile, swap every folder for a symlink to bob's home.
+        for i in (0..DIRS).rev() {
+            let dir = src.join(format!("sub{i}"));
+            let _ = std::fs::rename(&dir, src.join(format!(".old{i}")));
+            let _ = std::os::unix::fs::symlink(&bob_home, &dir);
+        }
+        let reply = copy.join().unwrap();
+        println!("copy during the swap: {} {}", reply.status, reply.body);
+        assert!(reply.status == 200 || (400..500).contains(&reply.status), "{}", reply.body);
+    });
+    let leaked = Command::new("find").arg(&home).args(["-name", "secret.txt"]).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&leaked.stdout), "", "bob's file was copied");
+    assert_eq!(std::fs::read_to_string(bob_home.join("secret.txt")).unwrap(), "bob's\n");
+}
