@@ -2,7 +2,8 @@
 //! alice's uid; `..`, absolute paths, symlinks out of the home (to
 //! `/etc/shadow`, to bob's home), root's files in her home and setuid bits are
 //! refused without changing a file; an upload past the quota leaves nothing;
-//! a 200 MiB upload and download keep hs-srvd's memory flat.
+//! a 200 MiB (or `HS_FILEMAN_BIG_MIB`) upload and download keep hs-srvd's
+//! memory flat.
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -324,11 +325,14 @@ fn large_uploads_and_downloads_stream_with_flat_memory() {
     let password = sandbox.create_account(&admin, &alice, &format!("{alice}.test"));
     let me = sandbox.user(&alice, &password);
     let home = sandbox.layout_path(&format!("home/{alice}"));
-    const SIZE: u64 = 200 * 1024 * 1024;
+    // 200 MiB by default; `HS_FILEMAN_BIG_MIB=1024` for the issue's 1 GiB.
+    let mib: u64 =
+        std::env::var("HS_FILEMAN_BIG_MIB").ok().and_then(|v| v.parse().ok()).unwrap_or(200);
+    let size = mib * 1024 * 1024;
 
     let local = std::env::temp_dir().join(format!("{}-large", unique("fm")));
     let file = std::fs::File::create(&local).unwrap();
-    file.set_len(SIZE).unwrap();
+    file.set_len(size).unwrap();
     drop(file);
     // Warm up the paths once so their one-off allocations are not counted.
     let small = temp_file("warm", b"warm");
@@ -340,18 +344,18 @@ fn large_uploads_and_downloads_stream_with_flat_memory() {
     let (status, body) = upload(&me, "/", &local, "large.bin", &[]);
     assert_eq!(status, 200, "{body}");
     let after_upload = rss_kib(pid);
-    assert_eq!(std::fs::metadata(home.join("large.bin")).unwrap().len(), SIZE);
+    assert_eq!(std::fs::metadata(home.join("large.bin")).unwrap().len(), size);
 
     let out = std::env::temp_dir().join(format!("{}-large-back", unique("fm")));
     let url = format!("{}/api/fileman/download?path=/large.bin", me.base);
     let (status, _) = curl(&me, &["-o", out.to_str().unwrap(), &url]);
     assert_eq!(status, 200);
-    assert_eq!(std::fs::metadata(&out).unwrap().len(), SIZE);
+    assert_eq!(std::fs::metadata(&out).unwrap().len(), size);
     let after_download = rss_kib(pid);
 
     let grown = after_upload.max(after_download).saturating_sub(before);
     println!(
-        "hs-srvd VmRSS: {before} KiB before, {after_upload} KiB after a 200 MiB upload, \
+        "hs-srvd VmRSS: {before} KiB before, {after_upload} KiB after a {mib} MiB upload, \
          {after_download} KiB after its download: grew {grown} KiB"
     );
     assert!(grown < 50 * 1024, "hs-srvd grew by {grown} KiB");
