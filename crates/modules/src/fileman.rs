@@ -9,6 +9,8 @@
 //! daemon's memory does not grow with the file.
 //!
 //! FIXME: FTP accounts (Pure-FTPd, layer 7) are not written yet.
+//! FIXME: kernel quotas are not set where the filesystem has them; the quota
+//! holds for the panel's own writes only (measured by walking the home).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::PathBuf;
@@ -353,8 +355,8 @@ pub fn edit_write(
 }
 
 /// An upload under way: feed it with [`Upload::write_chunk`], then
-/// [`Upload::finish`]. Dropped unfinished, the helper is stopped and its
-/// temporary file removed by it or left for nothing: the target is untouched.
+/// [`Upload::finish`]. Dropped unfinished, its pipe closes, the helper sees the
+/// content break off and removes its temporary file: the target is untouched.
 pub struct Upload {
     helper: Helper,
 }
