@@ -95,6 +95,27 @@ impl Cmd {
         self.program.file_name().unwrap_or_default().to_string_lossy().into_owned()
     }
 
+    /// Starts the program with piped stdin and stdout for a streaming protocol
+    /// (the file manager's helper); stderr is inherited. No time limit: the
+    /// caller owns the child and kills it when it gives up.
+    pub fn spawn_piped(self) -> Result<std::process::Child, ExecError> {
+        let name = self.program_name();
+        tracing::debug!(program = %self.program.display(), args = ?self.args, "exec (piped)");
+        let mut command = Command::new(&self.program);
+        command
+            .args(&self.args)
+            .env_clear()
+            .env("PATH", PROGRAM_DIRS.join(":"))
+            .env("LANG", "C.UTF-8")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        if let Some((uid, gid)) = self.uid_gid {
+            command.uid(uid).gid(gid);
+        }
+        command.spawn().map_err(|source| ExecError::Spawn { program: name, source })
+    }
+
     /// Runs to completion; a non-zero exit is an [`ExecError::Failed`].
     pub fn run(self) -> Result<Output, ExecError> {
         let name = self.program_name();

@@ -6,6 +6,7 @@
 //! side, 2 refused (bad input, conflict, not found, limit).
 
 mod cron_cmd;
+mod files_cmd;
 mod monitor;
 mod up;
 
@@ -15,6 +16,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use cron_cmd::CronCmd;
+use files_cmd::FilesCmd;
 use hs_config::{Layout, PanelConfig};
 use hs_modules::{Actor, ModuleError, Panel, account, database, dns, domain, plan};
 use hs_types::{
@@ -73,6 +75,9 @@ enum Command {
     /// Cron jobs of an account (HS::Cron).
     #[command(subcommand)]
     Cron(CronCmd),
+    /// Files of an account (HS::FileManager), as the account's own user.
+    #[command(subcommand)]
+    Files(FilesCmd),
     /// Internal: become a sandbox's private cron (started by `up`).
     #[command(hide = true)]
     SandboxCron {
@@ -350,6 +355,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Up | Command::Init { .. } | Command::SandboxCron { .. } => Ok(()),
         Command::Cron(cmd) => cron_cmd::run(&panel, &admin, &out, cmd),
+        Command::Files(cmd) => files_cmd::run(&panel, &admin, &op, &out, cmd),
         Command::Recover => {
             let n = account::recover(&panel)?;
             out.say(&serde_json::json!({ "recovered": n }), &format!("{n} operations recovered"))

@@ -15,6 +15,7 @@ pub mod database;
 pub mod dns;
 pub mod domain;
 pub mod error;
+pub mod fileman;
 pub mod monitor;
 pub mod plan;
 pub mod system;

@@ -20,6 +20,8 @@ pub struct Call<'a> {
     pub ip: IpAddr,
     pub op_id: String,
     pub input: Value,
+    /// The `Range` header, for downloads.
+    pub range: Option<String>,
 }
 
 /// What a handler answers.
@@ -33,6 +35,8 @@ pub enum Reply {
     },
     /// The session ended: clear the cookie.
     Logout(Value),
+    /// A response the handler built itself (a streamed download).
+    Raw(axum::response::Response),
 }
 
 pub type Handler = fn(&Call<'_>) -> Result<Reply, ApiError>;
@@ -139,6 +143,7 @@ pub fn actions() -> &'static [&'static Action] {
             crate::api::cron::ACTIONS,
             crate::api::monitor::ACTIONS,
             crate::api::database::ACTIONS,
+            crate::api::fileman::ACTIONS,
         ];
         modules.iter().copied().flatten().collect()
     })

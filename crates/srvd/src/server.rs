@@ -2,11 +2,11 @@
 //! action lookup → credentials (a cookie must come with this address's `Origin`
 //! on POST) → role → input → handler on a blocking thread.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use axum::Router;
 use axum::body::{Body, to_bytes};
-use axum::extract::{ConnectInfo, Path, Request, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequest, Multipart, Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
@@ -41,6 +41,7 @@ pub fn router(app: App, portal: Portal) -> Router {
     let state = PortState { app, portal };
     Router::new()
         .route("/api/openapi.json", get(openapi))
+        .route("/api/fileman/upload", any(upload).layer(DefaultBodyLimit::disable()))
         .route("/api/{module}/{action}", any(dispatch))
         .fallback(not_found)
         .with_state(state)
@@ -100,10 +101,7 @@ async fn handle(
     op_id: &str,
 ) -> Result<Reply, ApiError> {
     let ip = peer.ip();
-    if let Err(wait) = s.app.requests.check(ip) {
-        let msg = format!("too many requests; retry in {} ms", wait.as_millis().max(1));
-        return Err(ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", msg));
-    }
+    throttle(s, ip)?;
 
     let action = registry::find(s.portal, module, action_name)
         .ok_or_else(|| ApiError::not_found(format!("no such action: {module}/{action_name}")))?;
@@ -116,20 +114,7 @@ async fn handle(
     }
 
     let (parts, body) = request.into_parts();
-    let principal = if action.public {
-        None
-    } else {
-        let credential = credential(&parts.headers, s.portal)?;
-        if credential.from_cookie && method == Method::POST && !same_origin(&parts.headers) {
-            let msg = "cross-site request refused: its Origin is not this panel's address";
-            return Err(ApiError::new(StatusCode::FORBIDDEN, "csrf", msg));
-        }
-        let principal = s.app.auth.verify(&credential.token, s.portal, ip)?;
-        if !action.roles.contains(&principal.role) {
-            return Err(ApiError::forbidden("your role may not call this action"));
-        }
-        Some(principal)
-    };
+    let principal = authenticate(s, &parts.headers, &method, ip, action)?;
 
     let input = if method == Method::GET {
         query_input(parts.uri.query())?
@@ -137,16 +122,95 @@ async fn handle(
         body_input(&parts.headers, body).await?
     };
 
+    let range = parts.headers.get(header::RANGE).and_then(|v| v.to_str().ok()).map(String::from);
     let call_app = s.app.clone();
     let portal = s.portal;
     let op_id = op_id.to_string();
     let handler = action.handler;
     tokio::task::spawn_blocking(move || {
-        let call = Call { app: &call_app, portal, principal, ip, op_id, input };
+        let call = Call { app: &call_app, portal, principal, ip, op_id, input, range };
         handler(&call)
     })
     .await
     .map_err(|e| ApiError::internal(format!("handler crashed: {e}")))?
+}
+
+fn throttle(s: &PortState, ip: IpAddr) -> Result<(), ApiError> {
+    match s.app.requests.check(ip) {
+        Ok(()) => Ok(()),
+        Err(wait) => {
+            let msg = format!("too many requests; retry in {} ms", wait.as_millis().max(1));
+            Err(ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", msg))
+        }
+    }
+}
+
+/// Credentials → session → role, for one action. `None` for a public action.
+fn authenticate(
+    s: &PortState,
+    headers: &HeaderMap,
+    method: &Method,
+    ip: IpAddr,
+    action: &registry::Action,
+) -> Result<Option<hs_auth::Principal>, ApiError> {
+    if action.public {
+        return Ok(None);
+    }
+    let credential = credential(headers, s.portal)?;
+    if credential.from_cookie && method == Method::POST && !same_origin(headers) {
+        let msg = "cross-site request refused: its Origin is not this panel's address";
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "csrf", msg));
+    }
+    let principal = s.app.auth.verify(&credential.token, s.portal, ip)?;
+    if !action.roles.contains(&principal.role) {
+        return Err(ApiError::forbidden("your role may not call this action"));
+    }
+    Ok(Some(principal))
+}
+
+/// `POST /api/fileman/upload`: multipart, streamed to the file helper, so it
+/// has its own route without the 1 MiB body limit; the same throttle,
+/// credentials and roles as every action.
+async fn upload(
+    State(s): State<PortState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: Request,
+) -> Response {
+    let op_id = new_op_id();
+    let result = async {
+        let ip = peer.ip();
+        throttle(&s, ip)?;
+        let action = registry::find(s.portal, "fileman", "upload")
+            .ok_or_else(|| ApiError::not_found("no such action: fileman/upload"))?;
+        let method = request.method().clone();
+        if method != Method::POST {
+            return Err(ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "use POST",
+            ));
+        }
+        let principal = authenticate(&s, request.headers(), &method, ip, action)?
+            .ok_or_else(|| ApiError::unauthenticated("log in first"))?;
+        let multipart = Multipart::from_request(request, &())
+            .await
+            .map_err(|e| ApiError::bad_request(format!("not a multipart upload: {e}")))?;
+        crate::api::fileman::upload(s.app.clone(), s.portal, principal, op_id.clone(), multipart)
+            .await
+    }
+    .await;
+    let response = match result {
+        Ok(reply) => reply_response(reply, s.app.session_ttl, s.portal),
+        Err(e) => {
+            if e.is_callers_fault() {
+                tracing::debug!(op = %op_id, code = e.code, "upload refused");
+            } else {
+                tracing::error!(op = %op_id, "upload: {}", e.message);
+            }
+            error_response(&e, &op_id)
+        }
+    };
+    with_op_id(response, &op_id)
 }
 
 struct Credential {
@@ -257,6 +321,7 @@ fn reply_response(reply: Reply, ttl: u64, portal: Portal) -> Response {
     let name = cookie_name(portal);
     match reply {
         Reply::Json(value) => axum::Json(value).into_response(),
+        Reply::Raw(response) => response,
         Reply::Login { body, token, max_age } => {
             let age = max_age.clamp(0, ttl as i64);
             let cookie =

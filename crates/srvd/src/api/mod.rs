@@ -6,5 +6,6 @@ pub mod cron;
 pub mod database;
 pub mod dns;
 pub mod domain;
+pub mod fileman;
 pub mod monitor;
 pub mod plan;

@@ -8,6 +8,7 @@ mod auth;
 mod cron;
 mod databases;
 mod dns;
+mod fileman;
 mod isolation;
 mod monitor;
 mod resilience;
