@@ -586,6 +586,8 @@ fn a_user_manages_databases_and_files_through_the_pages() {
     let uid = std::process::Command::new("id").args(["-u", &user]).output().unwrap();
     let uid: u32 = String::from_utf8_lossy(&uid.stdout).trim().parse().unwrap();
     assert_eq!(std::fs::metadata(&on_disk).unwrap().uid(), uid);
+    browser.click("form[data-form=edit-file] button.secondary");
+    assert!(!browser.exists("form[data-form=edit-file]"), "the editor stays open after Close");
 
     // The download link serves the new content with the session cookie alone.
     let downloaded = browser.script(

@@ -76,7 +76,8 @@
           : el('a', { href: hashFor(scope, c.path) }, c.label),
       ),
     );
-    return el('nav', { class: 'breadcrumbs', 'aria-label': 'Folder' }, el('ol', null, items));
+    // A div, not <nav>: the page's own <nav> styles (and its phone-width fold) are the menu's.
+    return el('div', { class: 'breadcrumbs', role: 'navigation', 'aria-label': 'Folder' }, el('ol', null, items));
   }
 
   // One upload through XMLHttpRequest, its progress shown in `bar`.
