@@ -1,10 +1,13 @@
 //! The web UI in headless Chromium: an administrator and a customer do their
 //! work through the pages, values with markup in them stay text, and a
 //! cross-site form post is refused; DNS records and cron jobs made on their
-//! pages are served by named and installed in cron. Screenshots of the main pages go to
-//! `ui-screenshots/` in the target folder for a reviewer.
+//! pages are served by named and installed in cron; a database user granted ALL on
+//! the databases page logs in to MariaDB, and a file dropped on the file manager
+//! and edited there lands in the home, owned by the account. Screenshots of the
+//! main pages go to `ui-screenshots/` in the target folder for a reviewer.
 
 use std::io::{Read, Write};
+use std::os::unix::fs::MetadataExt;
 
 use hs_testkit::browser::{Browser, screenshot_dir};
 use hs_testkit::{Client, Sandbox, unique};
@@ -582,7 +585,6 @@ fn a_user_manages_databases_and_files_through_the_pages() {
         "the file saved",
     );
     assert_eq!(std::fs::read_to_string(&on_disk).unwrap(), "second version, saved from the page");
-    use std::os::unix::fs::MetadataExt;
     let uid = std::process::Command::new("id").args(["-u", &user]).output().unwrap();
     let uid: u32 = String::from_utf8_lossy(&uid.stdout).trim().parse().unwrap();
     assert_eq!(std::fs::metadata(&on_disk).unwrap().uid(), uid);
@@ -595,6 +597,28 @@ fn a_user_manages_databases_and_files_through_the_pages() {
         json!(["table.files a[data-action=download][data-name=\"notes.txt\"]"]),
     );
     assert_eq!(downloaded, json!("second version, saved from the page"));
+
+    // Permissions in octal; a new folder, entered and left through the breadcrumbs.
+    click_centred(&browser, "table.files button[data-action=chmod][data-name=\"notes.txt\"]");
+    browser.type_into("form[data-form=chmod] input[name=mode]", "0600");
+    browser.click("form[data-form=chmod] button[type=submit]");
+    browser.wait_until(
+        "document.querySelector('.notices').textContent.includes('now has mode 0600')",
+        "the mode changed",
+    );
+    assert_eq!(std::fs::metadata(&on_disk).unwrap().mode() & 0o7777, 0o600);
+    click_centred(&browser, "button[data-action=mkdir]");
+    browser.type_into("form[data-form=mkdir] input[name=name]", "site");
+    browser.click("form[data-form=mkdir] button[type=submit]");
+    click_centred(&browser, "table.files a.name.dir[href$=\"path=%2Fsite\"]");
+    browser.wait_until(
+        "document.querySelector('.breadcrumbs [aria-current]')?.textContent === 'site'",
+        "the folder opened",
+    );
+    browser.find("table.files, main .empty");
+    assert!(sandbox.root.join("home").join(&user).join("site").is_dir());
+    browser.click(".breadcrumbs a");
+    row_key(&browser, "table.files", "notes.txt");
 
     // A file name full of markup is listed as text.
     let marked = "<script>x<img src=x onerror=window.hsInjected=1><b class=evil>b.txt";
