@@ -246,6 +246,8 @@
       }
     };
 
+    // FIXME: a textarea turns CRLF line ends into LF, so saving a Windows-style
+    // text file from the editor rewrites its line ends.
     state.edit = async (file) => {
       let opened;
       try {
