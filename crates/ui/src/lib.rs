@@ -34,6 +34,8 @@ pub const PAGES: &[(&str, &str)] = &[
     ("domains", include_str!("../assets/pages/domains.js")),
     ("dns", include_str!("../assets/pages/dns.js")),
     ("cron", include_str!("../assets/pages/cron.js")),
+    ("databases", include_str!("../assets/pages/databases.js")),
+    ("files", include_str!("../assets/pages/files.js")),
     ("security", include_str!("../assets/pages/security.js")),
 ];
 

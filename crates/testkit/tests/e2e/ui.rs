@@ -1,10 +1,13 @@
 //! The web UI in headless Chromium: an administrator and a customer do their
 //! work through the pages, values with markup in them stay text, and a
 //! cross-site form post is refused; DNS records and cron jobs made on their
-//! pages are served by named and installed in cron. Screenshots of the main pages go to
-//! `ui-screenshots/` in the target folder for a reviewer.
+//! pages are served by named and installed in cron; a database user granted ALL on
+//! the databases page logs in to MariaDB, and a file dropped on the file manager
+//! and edited there lands in the home, owned by the account. Screenshots of the
+//! main pages go to `ui-screenshots/` in the target folder for a reviewer.
 
 use std::io::{Read, Write};
+use std::os::unix::fs::MetadataExt;
 
 use hs_testkit::browser::{Browser, screenshot_dir};
 use hs_testkit::{Client, Sandbox, unique};
@@ -503,4 +506,151 @@ fn a_user_edits_dns_records_and_cron_jobs_through_the_pages() {
     browser.goto(&format!("{}/#/cron?user={user}", sandbox.info.admin_url));
     assert_eq!(row_key(&browser, "table.cron-jobs", "echo hello-from-ui"), job);
     shot(&browser, "admin-cron");
+}
+
+/// Drops `name` with `content` on the file manager's drop zone, as a user's
+/// drag and drop would: a `DataTransfer` holding a `File`, then the three events.
+fn drop_file(browser: &Browser, name: &str, content: &str) {
+    browser.find(".dropzone");
+    browser.script(
+        "const dt = new DataTransfer(); \
+         dt.items.add(new File([arguments[1]], arguments[0], { type: 'text/plain' })); \
+         const zone = document.querySelector('.dropzone'); \
+         for (const type of ['dragenter', 'dragover', 'drop']) { \
+           zone.dispatchEvent(new DragEvent(type, { bubbles: true, cancelable: true, dataTransfer: dt })); \
+         }",
+        json!([name, content]),
+    );
+}
+
+#[test]
+fn a_user_manages_databases_and_files_through_the_pages() {
+    let sandbox = Sandbox::start();
+    let admin = sandbox.admin();
+    let user = unique("uifiles");
+    let domain = format!("{user}.test");
+    let password = sandbox.create_account(&admin, &user, &domain);
+    let browser = Browser::start();
+    log_in(&browser, &sandbox.info.user_url, &user, &password);
+
+    // Databases: the prefix is shown, the suffix typed; a user granted ALL logs in.
+    browser.click("nav a[data-page=databases]");
+    let prefix = browser.text("form[data-form=create-db] .prefix");
+    assert_eq!(prefix, format!("{user}_"));
+    browser.type_into("form[data-form=create-db] input[name=suffix]", "shop");
+    browser.click("form[data-form=create-db] button[type=submit]");
+    let db = format!("{user}_shop");
+    browser.find(&format!("table.databases tr[data-key=\"{db}\"]"));
+    let db_user = format!("{user}_app");
+    let db_password = "Db-Pass-2026!x";
+    browser.type_into("form[data-form=create-user] input[name=suffix]", "app");
+    browser.type_into("form[data-form=create-user] input[name=password]", db_password);
+    browser.click("form[data-form=create-user] button[type=submit]");
+    let user_row = format!("table.db-users tr[data-key=\"{db_user}\"]");
+    browser.find(&user_row);
+    let denied = sandbox.mysql_as(&db_user, db_password, &db, "SELECT 1");
+    assert!(!denied.status.success(), "no grant yet, yet the user got in");
+    browser.select("form[data-form=grant] select[name=user]", &db_user);
+    browser.select("form[data-form=grant] select[name=db]", &db);
+    click_centred(&browser, "form[data-form=grant] button[type=submit]");
+    browser.wait_until(
+        &format!("document.querySelector('{user_row} .grants')?.textContent.includes('ALL')"),
+        "the grant listed",
+    );
+    let out = sandbox.mysql_as(&db_user, db_password, &db, "SELECT 1");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "1");
+    browser.script("window.scrollTo(0, 0);", json!([]));
+    shot(&browser, "user-databases");
+
+    // Files: a file dropped on the list is uploaded into the home and listed.
+    browser.click("nav a[data-page=files]");
+    drop_file(&browser, "notes.txt", "first version\n");
+    row_key(&browser, "table.files", "notes.txt");
+    let on_disk = sandbox.root.join("home").join(&user).join("notes.txt");
+    assert_eq!(std::fs::read_to_string(&on_disk).unwrap(), "first version\n");
+
+    // Edit it in the page: the file on disk changes and still belongs to the user.
+    click_centred(&browser, "table.files button[data-action=edit][data-name=\"notes.txt\"]");
+    let editor = "form[data-form=edit-file] textarea";
+    browser.wait_until(
+        &format!("document.querySelector('{editor}')?.value === 'first version\\n'"),
+        "the file in the editor",
+    );
+    shot(&browser, "user-files-editor");
+    browser.type_into(editor, "second version, saved from the page");
+    browser.click("form[data-form=edit-file] button[type=submit]");
+    browser.wait_until(
+        "document.querySelector('.notices').textContent.includes('was saved')",
+        "the file saved",
+    );
+    assert_eq!(std::fs::read_to_string(&on_disk).unwrap(), "second version, saved from the page");
+    let uid = std::process::Command::new("id").args(["-u", &user]).output().unwrap();
+    let uid: u32 = String::from_utf8_lossy(&uid.stdout).trim().parse().unwrap();
+    assert_eq!(std::fs::metadata(&on_disk).unwrap().uid(), uid);
+    browser.click("form[data-form=edit-file] button.secondary");
+    assert!(!browser.exists("form[data-form=edit-file]"), "the editor stays open after Close");
+
+    // The download link serves the new content with the session cookie alone.
+    let downloaded = browser.script(
+        "return fetch(document.querySelector(arguments[0]).href).then(r => r.text());",
+        json!(["table.files a[data-action=download][data-name=\"notes.txt\"]"]),
+    );
+    assert_eq!(downloaded, json!("second version, saved from the page"));
+
+    // Permissions in octal; a new folder, entered and left through the breadcrumbs.
+    click_centred(&browser, "table.files button[data-action=chmod][data-name=\"notes.txt\"]");
+    browser.type_into("form[data-form=chmod] input[name=mode]", "0600");
+    browser.click("form[data-form=chmod] button[type=submit]");
+    browser.wait_until(
+        "document.querySelector('.notices').textContent.includes('now has mode 0600')",
+        "the mode changed",
+    );
+    assert_eq!(std::fs::metadata(&on_disk).unwrap().mode() & 0o7777, 0o600);
+    click_centred(&browser, "button[data-action=mkdir]");
+    browser.type_into("form[data-form=mkdir] input[name=name]", "site");
+    browser.click("form[data-form=mkdir] button[type=submit]");
+    click_centred(&browser, "table.files a.name.dir[href$=\"path=%2Fsite\"]");
+    browser.wait_until(
+        "document.querySelector('.breadcrumbs [aria-current]')?.textContent === 'site'",
+        "the folder opened",
+    );
+    browser.find("table.files, main .empty");
+    assert!(sandbox.root.join("home").join(&user).join("site").is_dir());
+    browser.click(".breadcrumbs a");
+    row_key(&browser, "table.files", "notes.txt");
+
+    // A file name full of markup is listed as text.
+    let marked = "<script>x<img src=x onerror=window.hsInjected=1><b class=evil>b.txt";
+    drop_file(&browser, marked, "markup\n");
+    row_key(&browser, "table.files", marked);
+    assert_inert(&browser);
+    assert!(sandbox.root.join("home").join(&user).join(marked).is_file());
+    browser.script("window.scrollTo(0, 0);", json!([]));
+    shot(&browser, "user-files");
+
+    // Phone width, dark theme.
+    browser.set_window_size(390, 844);
+    browser.prefer_dark(true);
+    browser.goto(&format!("{}/#/files", sandbox.info.user_url));
+    row_key(&browser, "table.files", "notes.txt");
+    shot(&browser, "user-files-phone-dark");
+    browser.goto(&format!("{}/#/databases", sandbox.info.user_url));
+    browser.find(&user_row);
+    shot(&browser, "user-databases-phone-dark");
+    browser.set_window_size(1280, 900);
+    browser.prefer_dark(false);
+
+    // Staff see the same pages for the account on the admin port.
+    log_in(
+        &browser,
+        &sandbox.info.admin_url,
+        &sandbox.info.admin_user,
+        &sandbox.info.admin_password,
+    );
+    browser.goto(&format!("{}/#/databases?user={user}", sandbox.info.admin_url));
+    browser.find(&user_row);
+    browser.goto(&format!("{}/#/files?user={user}", sandbox.info.admin_url));
+    row_key(&browser, "table.files", "notes.txt");
+    shot(&browser, "admin-files");
 }

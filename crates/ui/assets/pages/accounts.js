@@ -125,7 +125,7 @@
     );
     const link = (page, label) => el('a', { class: 'button small secondary', href: '#/' + page + '?user=' + encodeURIComponent(user) }, label);
     const domains = link('domains', 'Domains');
-    return el('div', { class: 'row-actions' }, domains, link('dns', 'DNS'), link('cron', 'Cron'), a.suspended ? unsuspend : suspend, plan, password, terminate);
+    return el('div', { class: 'row-actions' }, domains, link('dns', 'DNS'), link('cron', 'Cron'), link('databases', 'Databases'), link('files', 'Files'), a.suspended ? unsuspend : suspend, plan, password, terminate);
   }
 
   async function render(view, ctx) {
