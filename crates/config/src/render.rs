@@ -21,20 +21,30 @@ pub struct RenderError {
 
 fn render<S: Serialize>(templates: &Templates, name: &str, ctx: S) -> Result<String, RenderError> {
     let fail = |reason: String| RenderError { template: name.to_string(), reason };
-    let source = templates.source(name).ok_or_else(|| fail("no such template".into()))?;
-    render_source(name, source, ctx)
+    let compiled = templates.compiled();
+    if let Some(reason) = compiled.broken.get(name) {
+        return Err(fail(reason.clone()));
+    }
+    let template = compiled.env.get_template(name).map_err(|e| fail(e.to_string()))?;
+    template.render(minijinja::value::Serde(ctx)).map_err(|e| fail(e.to_string()))
 }
 
-fn render_source<S: Serialize>(name: &str, source: &str, ctx: S) -> Result<String, RenderError> {
-    let fail = |reason: String| RenderError { template: name.to_string(), reason };
-
+/// An environment with the panel's settings: undefined values are errors, and a
+/// template's trailing newline is kept.
+pub(crate) fn environment() -> Environment<'static> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
-    let syntax = minijinja::syntax::SyntaxConfig::builder()
-        .keep_trailing_newline(true)
-        .build()
-        .map_err(|e| fail(e.to_string()))?;
-    env.set_syntax(syntax);
+    let syntax = minijinja::syntax::SyntaxConfig::builder().keep_trailing_newline(true).build();
+    if let Ok(syntax) = syntax {
+        env.set_syntax(syntax);
+    }
+    env
+}
+
+/// Renders a template given as text (record templates, loaded per use).
+fn render_source<S: Serialize>(name: &str, source: &str, ctx: S) -> Result<String, RenderError> {
+    let fail = |reason: String| RenderError { template: name.to_string(), reason };
+    let mut env = environment();
     env.add_template(name, source).map_err(|e| fail(e.to_string()))?;
     let template = env.get_template(name).map_err(|e| fail(e.to_string()))?;
     template.render(minijinja::value::Serde(ctx)).map_err(|e| fail(e.to_string()))

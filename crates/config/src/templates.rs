@@ -41,18 +41,49 @@ pub fn dns_record_template(dir: &Path, name: &str) -> Result<Option<String>, Sta
 #[derive(Debug, Clone)]
 pub struct Templates {
     sources: BTreeMap<&'static str, String>,
+    /// Every template parsed once, on first use: rendering 10,000 site maps must not
+    /// parse the same template 10,000 times. Syntax errors are kept per template.
+    compiled: std::sync::Arc<std::sync::OnceLock<Compiled>>,
+}
+
+/// The parsed set, and the templates that did not parse with their errors.
+pub(crate) struct Compiled {
+    pub env: minijinja::Environment<'static>,
+    pub broken: BTreeMap<&'static str, String>,
+}
+
+impl std::fmt::Debug for Compiled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Compiled").field("broken", &self.broken).finish()
+    }
 }
 
 impl Templates {
     /// The built-in set alone.
     pub fn builtin() -> Templates {
         let sources = BUILTIN.iter().map(|(name, text)| (*name, (*text).to_string())).collect();
-        Templates { sources }
+        Templates { sources, compiled: Default::default() }
+    }
+
+    /// The templates parsed into one environment (strict about undefined values,
+    /// keeping trailing newlines), built on first use.
+    pub(crate) fn compiled(&self) -> &Compiled {
+        self.compiled.get_or_init(|| {
+            let mut env = crate::render::environment();
+            let mut broken = BTreeMap::new();
+            for (name, text) in &self.sources {
+                if let Err(e) = env.add_template_owned(*name, text.clone()) {
+                    broken.insert(*name, e.to_string());
+                }
+            }
+            Compiled { env, broken }
+        })
     }
 
     /// The built-in set with every override found in `dir` applied.
     pub fn load(dir: &Path) -> Result<Templates, StateError> {
         let mut templates = Templates::builtin();
+        templates.compiled = Default::default();
         for (name, text) in templates.sources.iter_mut() {
             let path = dir.join(name);
             match std::fs::read_to_string(&path) {
