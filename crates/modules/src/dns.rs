@@ -17,13 +17,16 @@
 //!
 //! FIXME: DNSSEC (a per-zone `dnssec-policy`, the DS record shown to the user) is
 //! not implemented; zones are served unsigned.
-//! FIXME: plans have no DNS limit yet; a zone is capped at
-//! [`hs_config::zone::MAX_RECORDS`] records whatever the plan.
+//! The plan's `dns_records` caps the records of each zone (those other modules
+//! published count too): a user's change that would grow a zone past it is
+//! refused with `limit_reached`; one that shrinks or keeps its size is not, so an
+//! account moved to a smaller plan can tidy up. Records other modules publish
+//! are not held to it (a subdomain must not fail for its address records).
 
 use hs_automation::FileChange;
 use hs_config::locks;
 use hs_config::render::{self, DnsTemplateVars, ZoneDecl, ZoneFile, ZoneLine};
-use hs_config::state::{Domain, DomainKind};
+use hs_config::state::{Account, Domain, DomainKind, Plan};
 use hs_config::zone::{self, RecordSource, Zone, ZoneRuleError};
 use hs_config::{fsutil, zonefile};
 use hs_services::bind::Bind;
@@ -172,6 +175,7 @@ pub fn add_record(
     let previous = load(panel, user, domain)?;
     let mut zone = previous.clone();
     let id = zone.push(input.to_record(domain)?, None);
+    check_limit(panel, user, &previous, &zone)?;
     let zone = commit(panel, &previous, zone)?;
     view_of(&zone, id)
 }
@@ -226,7 +230,7 @@ pub fn apply_template(
     zone_domain(panel, actor, user, domain)?;
     let previous = load(panel, user, domain)?;
     let records = template_records(panel, domain, template)?;
-    let zone = replace_own_records(panel, &previous, records, None)?;
+    let zone = replace_own_records(panel, user, &previous, records, None)?;
     Ok(ZoneView::of(&zone))
 }
 
@@ -248,7 +252,7 @@ pub fn import_zone(
     if parsed.records.is_empty() {
         return Err(ModuleError::Invalid("the zone file holds no records".into()));
     }
-    let zone = replace_own_records(panel, &previous, parsed.records, parsed.soa_serial)?;
+    let zone = replace_own_records(panel, user, &previous, parsed.records, parsed.soa_serial)?;
     Ok(ZoneView::of(&zone))
 }
 
@@ -276,6 +280,24 @@ pub fn templates(panel: &Panel) -> Result<Vec<String>> {
     }
     names.sort();
     Ok(names)
+}
+
+/// Refuses a plan change that one of the account's zones would exceed.
+pub fn check_usage_fits(panel: &Panel, account: &Account, plan: &Plan) -> Result<()> {
+    let Some(limit) = plan.limits.dns_records else { return Ok(()) };
+    let user = &account.username;
+    for domain in panel.store.domains(user)? {
+        let Some(zone) = zone::read(&panel.layout, user, &domain.domain)? else { continue };
+        if zone.records.len() > limit as usize {
+            return Err(ModuleError::LimitReached(format!(
+                "{} has {} DNS records; plan {} allows {limit} per zone",
+                domain.domain,
+                zone.records.len(),
+                plan.name
+            )));
+        }
+    }
+    Ok(())
 }
 
 // --- the interface for other modules --------------------------------------------------
@@ -409,6 +431,23 @@ fn rule_error(e: ZoneRuleError) -> ModuleError {
     }
 }
 
+/// Refuses a change that grows the zone past the plan's `dns_records`.
+fn check_limit(panel: &Panel, user: &Username, previous: &Zone, zone: &Zone) -> Result<()> {
+    let wanted = zone.records.len();
+    if wanted <= previous.records.len() {
+        return Ok(());
+    }
+    let Some(account) = panel.store.account(user)? else { return Ok(()) };
+    let limit = panel.store.plan(&account.plan)?.and_then(|p| p.limits.dns_records);
+    match limit {
+        Some(limit) if wanted > limit as usize => Err(ModuleError::LimitReached(format!(
+            "plan {} allows {limit} DNS records per zone; {} would have {wanted}",
+            account.plan, zone.domain
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// Takes a changed zone live: check, new serial, state, zone file, `named-checkzone`,
 /// `rndc reload ZONE`. On failure the state and the file are as they were.
 fn commit(panel: &Panel, previous: &Zone, mut zone: Zone) -> Result<Zone> {
@@ -437,6 +476,7 @@ fn commit(panel: &Panel, previous: &Zone, mut zone: Zone) -> Result<Zone> {
 /// Keeps the records other modules published and replaces the rest.
 fn replace_own_records(
     panel: &Panel,
+    user: &Username,
     previous: &Zone,
     records: Vec<DnsRecord>,
     adopt_serial: Option<u32>,
@@ -446,6 +486,7 @@ fn replace_own_records(
     for record in records {
         zone.push(record, None);
     }
+    check_limit(panel, user, previous, &zone)?;
     let mut base = previous.clone();
     if let Some(serial) = adopt_serial.filter(|s| zone::serial_gt(*s, previous.serial)) {
         base.serial = serial;

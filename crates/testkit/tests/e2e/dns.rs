@@ -443,3 +443,66 @@ fn a_change_reloads_only_its_own_zone() {
     assert!(!new.contains("loading configuration"), "{new}");
     assert_eq!(sandbox.soa_serial(&other), other_serial);
 }
+
+#[test]
+fn the_plan_caps_the_records_of_each_zone() {
+    let sandbox = Sandbox::start();
+    let admin = sandbox.admin();
+    let alice = unique("dnslim");
+    let zone = format!("{alice}.test");
+    let password = sandbox.create_account(&admin, &alice, &zone);
+    let me = sandbox.user(&alice, &password);
+    let listed = me.call("dns/list_records", json!({ "domain": zone }));
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    let from_template = listed.body["records"].as_array().unwrap().len();
+
+    // A plan with room for two records beyond the template's.
+    let limit = from_template + 2;
+    for (plan, records) in [("dnstwo", limit), ("dnsone", 1)] {
+        let limits = json!({ "dns_records": records });
+        let reply = admin.call("plan/save", json!({ "name": plan, "limits": limits }));
+        assert_eq!(reply.status, 200, "{}", reply.body);
+    }
+    let reply = admin.call("account/change_plan", json!({ "username": alice, "plan": "dnstwo" }));
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let txt = |name: &str| json!({ "domain": zone, "type": "TXT", "name": name, "value": "v" });
+    for name in ["one", "two"] {
+        let reply = me.call("dns/add_record", txt(name));
+        assert_eq!(reply.status, 200, "{}", reply.body);
+    }
+
+    // Full: another record, a bigger zone file, and staff alike are refused, no file changes.
+    let before = sandbox.tree_digest();
+    let serial = sandbox.soa_serial(&zone);
+    let reply = me.call("dns/add_record", txt("three"));
+    assert_eq!((reply.status, reply.code()), (403, "limit_reached"), "{}", reply.body);
+    let message = reply.body["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains(&format!("allows {limit} DNS records")), "{message}");
+    let reply = admin.call(
+        "dns/add_record",
+        json!({ "username": alice, "domain": zone, "type": "A", "name": "x", "value": "192.0.2.1" }),
+    );
+    assert_eq!((reply.status, reply.code()), (403, "limit_reached"), "{}", reply.body);
+    let big: String = (0..=limit).map(|i| format!("h{i} 300 IN A 192.0.2.{}\n", i + 1)).collect();
+    let big = format!("@ NS ns1.server.hspanel.test.\n{big}");
+    let reply = me.call("dns/import_zone", json!({ "domain": zone, "zone": big }));
+    assert_eq!((reply.status, reply.code()), (403, "limit_reached"), "{}", reply.body);
+    assert_eq!(before, sandbox.tree_digest(), "a refused change changed files");
+    assert!(sandbox.dig(&format!("three.{zone}"), "TXT").is_empty());
+    assert_eq!(sandbox.soa_serial(&zone), serial);
+
+    // A plan too small for the zone is refused; shrinking the zone is always allowed.
+    let reply = admin.call("account/change_plan", json!({ "username": alice, "plan": "dnsone" }));
+    assert_eq!((reply.status, reply.code()), (403, "limit_reached"), "{}", reply.body);
+    let reply = me.call("dns/apply_template", json!({ "domain": zone, "template": "default" }));
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.body["records"].as_array().unwrap().len(), from_template);
+    assert!(sandbox.dig(&format!("one.{zone}"), "TXT").is_empty());
+    let small = "@ NS ns1.server.hspanel.test.\nwww 300 IN A 192.0.2.9\n";
+    let reply = me.call("dns/import_zone", json!({ "domain": zone, "zone": small }));
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(
+        sandbox.dig(&format!("www.{zone}"), "A"),
+        [format!("www.{zone}. 300 IN A 192.0.2.9")]
+    );
+}
