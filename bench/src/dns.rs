@@ -114,7 +114,9 @@ fn write_zones_conf(layout: &Layout) -> anyhow::Result<()> {
     for entry in std::fs::read_dir(layout.zone_files())? {
         let file = entry?.file_name();
         let Some(name) = file.to_str().and_then(|f| f.strip_suffix(".db")) else { continue };
-        decls.push(ZoneDecl { name: name.to_string(), file: layout.zone_file(&name.parse()?) });
+        let file = layout.zone_file(&name.parse()?);
+        let key_dir = layout.dnssec_keys();
+        decls.push(ZoneDecl { name: name.to_string(), file, dnssec_policy: None, key_dir });
     }
     decls.sort_by(|a, b| a.name.cmp(&b.name));
     let text = render::bind_zones(&Templates::builtin(), &decls)?;
