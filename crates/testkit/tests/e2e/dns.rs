@@ -588,4 +588,17 @@ fn a_zone_signed_with_dnssec_answers_with_signatures_and_shows_its_ds() {
         sandbox.dig(&format!("signed.{zone}"), "A"),
         [format!("signed.{zone}. 14400 IN A 192.0.2.44")]
     );
+
+    // Deleting the zone takes named's keys, signed copy and journals with it (the
+    // pipeline keeps its `.bak` of what it removed).
+    let reply = me.call("dns/delete_zone", json!({ "domain": zone }));
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let left: Vec<String> = sandbox
+        .tree_digest()
+        .into_keys()
+        .map(|p| p.display().to_string())
+        .filter(|p| p.starts_with("var/named/") && p.contains(&zone) && !p.ends_with(".bak"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+    assert!(sandbox.dig(&zone, "SOA").is_empty());
 }
