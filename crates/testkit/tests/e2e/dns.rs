@@ -578,10 +578,12 @@ fn a_zone_signed_with_dnssec_answers_with_signatures_and_shows_its_ds() {
     let conf = std::fs::read_to_string(sandbox.layout_path("etc/bind/hspanel-zones.conf")).unwrap();
     assert!(conf.contains("dnssec-policy default; inline-signing yes;"), "{conf}");
 
-    // Turning it off goes through BIND's `insecure` policy; the config stays valid.
-    let reply = me.call("dns/set_dnssec", json!({ "domain": zone, "enabled": false }));
-    assert_eq!(reply.status, 200, "{}", reply.body);
-    assert_eq!(reply.body["dnssec"], "unsigning", "{}", reply.body);
+    // Turning it off (here with the CLI) goes through BIND's `insecure` policy; the
+    // config stays valid.
+    let out = sandbox.cli(&["--json", "dns", "dnssec", &alice, &zone, "off"], None);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let shown: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(shown["dnssec"], "unsigning", "{shown}");
     let conf = std::fs::read_to_string(sandbox.layout_path("etc/bind/hspanel-zones.conf")).unwrap();
     assert!(conf.contains("dnssec-policy insecure;"), "{conf}");
     assert_eq!(
