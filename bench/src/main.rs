@@ -2,11 +2,12 @@
 //! otherwise rely on, measured in the same run (these machines are noisy).
 //!
 //! `bench/run` builds and runs them all; `hs-bench NAME` runs one of `vhosts`,
-//! `accounts`, `api`, `logd`; `hs-bench bare-axum PORT` is the reference server.
+//! `accounts`, `api`, `logd`, `dns`; `hs-bench bare-axum PORT` is the reference server.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a failed bench aborts
 
 mod accounts;
 mod api;
+mod dns;
 mod logd;
 mod vhosts;
 
@@ -19,13 +20,15 @@ fn main() -> anyhow::Result<()> {
             vhosts::run()?;
             api::run()?;
             logd::run().map(|v| println!("## hs-logd beside goaccess\n\n```\n{v:#}\n```\n"))?;
-            accounts::run()
+            accounts::run()?;
+            dns::run()
         }
         ["vhosts"] => vhosts::run(),
         ["api"] => api::run(),
         ["accounts"] => accounts::run(),
+        ["dns"] => dns::run(),
         ["logd"] => logd::run().map(|v| println!("{v:#}")),
-        _ => anyhow::bail!("usage: hs-bench [all|vhosts|api|accounts|logd|bare-axum PORT]"),
+        _ => anyhow::bail!("usage: hs-bench [all|vhosts|api|accounts|logd|dns|bare-axum PORT]"),
     }
 }
 

@@ -241,6 +241,13 @@ enum DnsCmd {
         username: String,
         domain: String,
     },
+    /// Sign the zone with DNSSEC (`on`) or go back to unsigned (`off`).
+    Dnssec {
+        username: String,
+        domain: String,
+        #[arg(value_parser = ["on", "off"])]
+        state: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -502,6 +509,7 @@ fn run_dns(panel: &Panel, admin: &Actor, out: &Out, cmd: DnsCmd) -> anyhow::Resu
                 format!("{:>5}  {:<24} {:>6} {:<5} {}", r.id, r.name, r.ttl, r.rtype, r.value);
             lines.push(line);
         }
+        lines.extend(z.ds.iter().map(|ds| format!("DS for the registrar: {ds}")));
         lines.join("\n")
     };
     let record_text = |r: &dns::RecordView| {
@@ -559,6 +567,11 @@ fn run_dns(panel: &Panel, admin: &Actor, out: &Out, cmd: DnsCmd) -> anyhow::Resu
             };
             let user: Username = username.parse()?;
             let zone = dns::import_zone(panel, admin, &user, &domain.parse()?, &text)?;
+            out.say(&zone, &zone_text(&zone))
+        }
+        DnsCmd::Dnssec { username, domain, state } => {
+            let user: Username = username.parse()?;
+            let zone = dns::set_dnssec(panel, admin, &user, &domain.parse()?, state == "on")?;
             out.say(&zone, &zone_text(&zone))
         }
         DnsCmd::Export { username, domain } => {

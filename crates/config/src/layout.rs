@@ -239,6 +239,18 @@ impl Layout {
         self.zone_files().join(format!("{}.db", domain.as_str()))
     }
 
+    /// The DNSSEC policy the zone's declaration names (`default` or `insecure`),
+    /// mirrored from the zone's state for the declarations' renderer; absent for a
+    /// zone that was never signed.
+    pub fn zone_policy_file(&self, domain: &DomainName) -> PathBuf {
+        self.zone_files().join(format!("{}.policy", domain.as_str()))
+    }
+
+    /// Where named keeps the zones' DNSSEC keys (`key-directory`).
+    pub fn dnssec_keys(&self) -> PathBuf {
+        self.zone_files().join("keys")
+    }
+
     /// The desired state of one zone: its records with their ids, and its serial.
     pub fn zone_state(&self, user: &Username, domain: &DomainName) -> PathBuf {
         self.user_dir(user).join("dns").join(format!("{}.yaml", domain.as_str()))

@@ -192,6 +192,10 @@ pub fn zone_file(templates: &Templates, view: &ZoneFile) -> Result<String, Rende
 pub struct ZoneDecl {
     pub name: String,
     pub file: PathBuf,
+    /// BIND's `dnssec-policy` for the zone (`default`, `insecure`), signed inline
+    /// with its keys in `key_dir`; `None` for an unsigned zone.
+    pub dnssec_policy: Option<String>,
+    pub key_dir: PathBuf,
 }
 
 /// `hspanel-zones.conf`: one declaration per zone.
@@ -309,10 +313,20 @@ mod tests {
         assert!(text.contains("\t\t2026120300\t; Serial (YYYYMMDDNN)\n"), "{text}");
         assert!(text.contains("_dmarc\t300\tIN\tTXT\t\"v=DMARC1; p=none\"\n"), "{text}");
 
-        let decl = ZoneDecl { name: "alice.test".into(), file: "/var/named/alice.test.db".into() };
-        let conf = bind_zones(&Templates::builtin(), &[decl]).unwrap();
+        let decl = |name: &str, policy: Option<&str>| ZoneDecl {
+            name: name.into(),
+            file: format!("/var/named/{name}.db").into(),
+            dnssec_policy: policy.map(str::to_string),
+            key_dir: "/var/named/keys".into(),
+        };
+        let decls = [decl("alice.test", None), decl("bob.test", Some("default"))];
+        let conf = bind_zones(&Templates::builtin(), &decls).unwrap();
         assert!(conf.contains(
             "zone \"alice.test\" { type primary; file \"/var/named/alice.test.db\"; };\n"
+        ));
+        assert!(conf.contains(
+            "zone \"bob.test\" { type primary; file \"/var/named/bob.test.db\"; \
+             dnssec-policy default; inline-signing yes; key-directory \"/var/named/keys\"; };\n"
         ));
     }
 

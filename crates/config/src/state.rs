@@ -124,6 +124,10 @@ pub struct Limits {
     pub databases: Option<u32>,
     pub forwarders: Option<u32>,
     pub cron_jobs: Option<u32>,
+    /// Records in each of the account's DNS zones, those other modules published
+    /// included (the SOA is not a record). Absent in older plan files: unlimited.
+    #[serde(default)]
+    pub dns_records: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -313,4 +317,24 @@ fn list_dir(dir: &Path) -> Result<Vec<String>, StateError> {
         }
     }
     Ok(names)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plan_files_written_before_a_limit_existed_still_load() {
+        let cases: [(&str, Option<u32>); 3] = [
+            ("version: 1\nname: old\nlimits: {cron_jobs: 3}\n", None),
+            ("version: 1\nname: new\nlimits: {dns_records: 40}\n", Some(40)),
+            ("version: 1\nname: zero\nlimits: {dns_records: 0}\n", Some(0)),
+        ];
+        for (text, dns_records) in cases {
+            let plan: Plan = yaml::from_str(text).unwrap();
+            assert_eq!(plan.limits.dns_records, dns_records, "{text}");
+        }
+        assert!(yaml::from_str::<Plan>("version: 1\nname: x\nlimits: {dns: 1}\n").is_err());
+    }
 }

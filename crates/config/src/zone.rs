@@ -28,6 +28,37 @@ pub struct Zone {
     /// The id the next record gets; ids are never reused.
     pub next_id: u64,
     pub records: Vec<ZoneRecord>,
+    /// Whether named signs the zone (absent in older files: unsigned).
+    #[serde(default, skip_serializing_if = "Dnssec::is_unsigned")]
+    pub dnssec: Dnssec,
+}
+
+/// A zone's DNSSEC: never signed, signed by named (`dnssec-policy default`, keys
+/// and signatures kept up by named), or going back to unsigned
+/// (`dnssec-policy insecure`, BIND's safe way out: signatures stay until
+/// resolvers can no longer hold the DS the parent had).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Dnssec {
+    #[default]
+    Unsigned,
+    Signed,
+    Unsigning,
+}
+
+impl Dnssec {
+    pub fn is_unsigned(&self) -> bool {
+        *self == Dnssec::Unsigned
+    }
+
+    /// The `dnssec-policy` of the zone's declaration.
+    pub fn policy(&self) -> Option<&'static str> {
+        match self {
+            Dnssec::Unsigned => None,
+            Dnssec::Signed => Some("default"),
+            Dnssec::Unsigning => Some("insecure"),
+        }
+    }
 }
 
 /// A record in a zone: its id, and who put it there when a module did (`mail`,
@@ -122,7 +153,15 @@ pub enum ZoneRuleError {
 
 impl Zone {
     pub fn new(domain: DomainName, owner: Username, serial: u32) -> Zone {
-        Zone { version: STATE_VERSION, domain, owner, serial, next_id: 1, records: Vec::new() }
+        Zone {
+            version: STATE_VERSION,
+            domain,
+            owner,
+            serial,
+            next_id: 1,
+            records: Vec::new(),
+            dnssec: Dnssec::Unsigned,
+        }
     }
 
     /// Adds a record with a fresh id and returns the id.

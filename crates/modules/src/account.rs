@@ -412,6 +412,7 @@ pub fn change_plan(
     let plan = plan::get_usable(panel, actor, plan)?;
     crate::domain::check_usage_fits(panel, &account, &plan)?;
     crate::cron::check_usage_fits(panel, &account, &plan)?;
+    crate::dns::check_usage_fits(panel, &account, &plan)?;
     database::check_plan_fits(panel, &account, &plan)?;
     account.plan = plan.name;
     panel.store.write_account(&account)?;

@@ -15,16 +15,24 @@
 //! Other modules publish their records with [`publish`] (mail: SPF, DKIM, DMARC):
 //! each module owns the records it published, marked with its source.
 //!
-//! FIXME: DNSSEC (a per-zone `dnssec-policy`, the DS record shown to the user) is
-//! not implemented; zones are served unsigned.
-//! FIXME: plans have no DNS limit yet; a zone is capped at
-//! [`hs_config::zone::MAX_RECORDS`] records whatever the plan.
+//! DNSSEC is a per-zone option ([`set_dnssec`]): the zone's declaration gets
+//! `dnssec-policy default; inline-signing yes;` and named makes the keys (in
+//! [`hs_config::Layout::dnssec_keys`]) and keeps the signatures; the zone file
+//! stays unsigned. Turning it off declares `dnssec-policy insecure`, BIND's safe
+//! way back. `list_records` shows the DS records for the registrar.
+//! FIXME: on a real server named runs as `bind`: `var/named` and its `keys`
+//! folder must be writable by it for inline signing (the sandbox's runs as root).
+//! The plan's `dns_records` caps the records of each zone (those other modules
+//! published count too): a user's change that would grow a zone past it is
+//! refused with `limit_reached`; one that shrinks or keeps its size is not, so an
+//! account moved to a smaller plan can tidy up. Records other modules publish
+//! are not held to it (a subdomain must not fail for its address records).
 
 use hs_automation::FileChange;
 use hs_config::locks;
 use hs_config::render::{self, DnsTemplateVars, ZoneDecl, ZoneFile, ZoneLine};
-use hs_config::state::{Domain, DomainKind};
-use hs_config::zone::{self, RecordSource, Zone, ZoneRuleError};
+use hs_config::state::{Account, Domain, DomainKind, Plan};
+use hs_config::zone::{self, Dnssec, RecordSource, Zone, ZoneRuleError};
 use hs_config::{fsutil, zonefile};
 use hs_services::bind::Bind;
 use hs_types::dns_record::DEFAULT_TTL;
@@ -106,6 +114,12 @@ pub struct ZoneView {
     pub domain: String,
     pub serial: u32,
     pub records: Vec<RecordView>,
+    /// `unsigned`, `signed` or `unsigning`.
+    pub dnssec: Dnssec,
+    /// For a signed zone, the DS records to give the registrar (empty until named
+    /// has made the keys, a moment after signing was turned on).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ds: Vec<String>,
 }
 
 impl ZoneView {
@@ -114,7 +128,22 @@ impl ZoneView {
             domain: zone.domain.to_string(),
             serial: zone.serial,
             records: zone.records.iter().map(RecordView::of).collect(),
+            dnssec: zone.dnssec,
+            ds: Vec::new(),
         }
+    }
+
+    /// With the DS records of a signed zone, read from named's keys.
+    fn with_ds(panel: &Panel, zone: &Zone) -> ZoneView {
+        let mut view = ZoneView::of(zone);
+        if zone.dnssec == Dnssec::Signed {
+            let bind = Bind::new(&panel.layout);
+            match bind.ds_records(&panel.layout.dnssec_keys(), zone.domain.as_str()) {
+                Ok(ds) => view.ds = ds,
+                Err(e) => tracing::warn!(zone = %zone.domain, "no DS records: {e}"),
+            }
+        }
+        view
     }
 }
 
@@ -157,7 +186,55 @@ pub fn list_records(
     domain: &DomainName,
 ) -> Result<ZoneView> {
     zone_domain(panel, actor, user, domain)?;
-    Ok(ZoneView::of(&load(panel, user, domain)?))
+    Ok(ZoneView::with_ds(panel, &load(panel, user, domain)?))
+}
+
+/// Turns DNSSEC on or off for a zone: its declaration names a `dnssec-policy`
+/// (`default`, or `insecure` on the way back), checked with `named-checkconf` and
+/// made live with `rndc reconfig`. The records and the zone file do not change.
+pub fn set_dnssec(
+    panel: &Panel,
+    actor: &Actor,
+    user: &Username,
+    domain: &DomainName,
+    enabled: bool,
+) -> Result<ZoneView> {
+    let _lock = locks::account(&panel.layout, user)?;
+    zone_domain(panel, actor, user, domain)?;
+    let previous = load(panel, user, domain)?;
+    let wanted = match (enabled, previous.dnssec) {
+        (true, _) => Dnssec::Signed,
+        (false, Dnssec::Unsigned) => Dnssec::Unsigned,
+        (false, _) => Dnssec::Unsigning,
+    };
+    if wanted == previous.dnssec {
+        return Ok(ZoneView::with_ds(panel, &previous));
+    }
+    let mut zone = previous.clone();
+    zone.dnssec = wanted;
+    let policy_file = panel.layout.zone_policy_file(domain);
+    {
+        let _zones = locks::service(&panel.layout, "dns-zones")?;
+        zone::write(&panel.layout, &zone)?;
+        let policy = wanted.policy().unwrap_or_default();
+        let changes = [
+            FileChange::write(policy_file, format!("{policy}\n")),
+            zones_conf(panel, None, None, Some((domain, wanted)))?,
+        ];
+        let bind = Bind::new(&panel.layout);
+        let check = || {
+            use hs_automation::ServiceDriver;
+            bind.check()
+        };
+        let written = panel.pipeline.apply_scoped("bind", &changes, &check, &|| Ok(()));
+        if let Err(e) = written {
+            zone::write(&panel.layout, &previous)?;
+            return Err(e.into());
+        }
+    }
+    panel.pipeline.request_reload("bind")?;
+    tracing::info!(zone = %domain, dnssec = ?wanted, "zone DNSSEC changed");
+    Ok(ZoneView::with_ds(panel, &zone))
 }
 
 pub fn add_record(
@@ -172,6 +249,7 @@ pub fn add_record(
     let previous = load(panel, user, domain)?;
     let mut zone = previous.clone();
     let id = zone.push(input.to_record(domain)?, None);
+    check_limit(panel, user, &previous, &zone)?;
     let zone = commit(panel, &previous, zone)?;
     view_of(&zone, id)
 }
@@ -226,7 +304,7 @@ pub fn apply_template(
     zone_domain(panel, actor, user, domain)?;
     let previous = load(panel, user, domain)?;
     let records = template_records(panel, domain, template)?;
-    let zone = replace_own_records(panel, &previous, records, None)?;
+    let zone = replace_own_records(panel, user, &previous, records, None)?;
     Ok(ZoneView::of(&zone))
 }
 
@@ -248,7 +326,7 @@ pub fn import_zone(
     if parsed.records.is_empty() {
         return Err(ModuleError::Invalid("the zone file holds no records".into()));
     }
-    let zone = replace_own_records(panel, &previous, parsed.records, parsed.soa_serial)?;
+    let zone = replace_own_records(panel, user, &previous, parsed.records, parsed.soa_serial)?;
     Ok(ZoneView::of(&zone))
 }
 
@@ -276,6 +354,24 @@ pub fn templates(panel: &Panel) -> Result<Vec<String>> {
     }
     names.sort();
     Ok(names)
+}
+
+/// Refuses a plan change that one of the account's zones would exceed.
+pub fn check_usage_fits(panel: &Panel, account: &Account, plan: &Plan) -> Result<()> {
+    let Some(limit) = plan.limits.dns_records else { return Ok(()) };
+    let user = &account.username;
+    for domain in panel.store.domains(user)? {
+        let Some(zone) = zone::read(&panel.layout, user, &domain.domain)? else { continue };
+        if zone.records.len() > limit as usize {
+            return Err(ModuleError::LimitReached(format!(
+                "{} has {} DNS records; plan {} allows {limit} per zone",
+                domain.domain,
+                zone.records.len(),
+                plan.name
+            )));
+        }
+    }
+    Ok(())
 }
 
 // --- the interface for other modules --------------------------------------------------
@@ -339,10 +435,10 @@ pub fn domain_removed(panel: &Panel, user: &Username, domain: &DomainName) -> Re
 /// declarations if they are missing. Run at start-up, before named starts.
 pub fn install_layout(panel: &Panel) -> Result<()> {
     let layout = &panel.layout;
-    std::fs::create_dir_all(layout.zone_files()).map_err(ModuleError::internal)?;
+    std::fs::create_dir_all(layout.dnssec_keys()).map_err(ModuleError::internal)?;
     let conf = layout.bind_zones_conf();
     if !conf.exists() {
-        let change = zones_conf(panel, None, None)?;
+        let change = zones_conf(panel, None, None, None)?;
         let text = change.content.unwrap_or_default();
         fsutil::write_atomic(&conf, text.as_bytes(), 0o644).map_err(ModuleError::internal)?;
     }
@@ -409,6 +505,23 @@ fn rule_error(e: ZoneRuleError) -> ModuleError {
     }
 }
 
+/// Refuses a change that grows the zone past the plan's `dns_records`.
+fn check_limit(panel: &Panel, user: &Username, previous: &Zone, zone: &Zone) -> Result<()> {
+    let wanted = zone.records.len();
+    if wanted <= previous.records.len() {
+        return Ok(());
+    }
+    let Some(account) = panel.store.account(user)? else { return Ok(()) };
+    let limit = panel.store.plan(&account.plan)?.and_then(|p| p.limits.dns_records);
+    match limit {
+        Some(limit) if wanted > limit as usize => Err(ModuleError::LimitReached(format!(
+            "plan {} allows {limit} DNS records per zone; {} would have {wanted}",
+            account.plan, zone.domain
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// Takes a changed zone live: check, new serial, state, zone file, `named-checkzone`,
 /// `rndc reload ZONE`. On failure the state and the file are as they were.
 fn commit(panel: &Panel, previous: &Zone, mut zone: Zone) -> Result<Zone> {
@@ -437,6 +550,7 @@ fn commit(panel: &Panel, previous: &Zone, mut zone: Zone) -> Result<Zone> {
 /// Keeps the records other modules published and replaces the rest.
 fn replace_own_records(
     panel: &Panel,
+    user: &Username,
     previous: &Zone,
     records: Vec<DnsRecord>,
     adopt_serial: Option<u32>,
@@ -446,6 +560,7 @@ fn replace_own_records(
     for record in records {
         zone.push(record, None);
     }
+    check_limit(panel, user, previous, &zone)?;
     let mut base = previous.clone();
     if let Some(serial) = adopt_serial.filter(|s| zone::serial_gt(*s, previous.serial)) {
         base.serial = serial;
@@ -472,7 +587,7 @@ fn new_zone(panel: &Panel, user: &Username, domain: &DomainName, template: &str)
         let _zones = locks::service(&panel.layout, "dns-zones")?;
         zone::write(&panel.layout, &zone)?;
         let changes =
-            [FileChange::write(file.clone(), text), zones_conf(panel, Some(domain), None)?];
+            [FileChange::write(file.clone(), text), zones_conf(panel, Some(domain), None, None)?];
         let check = || {
             use hs_automation::ServiceDriver;
             bind.check_zone(domain.as_str(), &file)?;
@@ -506,25 +621,59 @@ fn remove_zone(panel: &Panel, user: &Username, domain: &DomainName) -> Result<()
     let declared = fsutil::read_if_exists(&conf)
         .map_err(ModuleError::internal)?
         .is_some_and(|t| String::from_utf8_lossy(&t).contains(&format!("zone \"{domain}\" ")));
-    if declared || file.exists() {
-        let changes = [zones_conf(panel, None, Some(domain))?, FileChange::remove(file)];
+    let policy = panel.layout.zone_policy_file(domain);
+    if declared || file.exists() || policy.exists() {
+        let mut changes = vec![zones_conf(panel, None, Some(domain), None)?];
+        changes.extend(
+            [file.clone(), policy].into_iter().filter(|p| p.exists()).map(FileChange::remove),
+        );
         panel.pipeline.apply("bind", &changes)?;
+        remove_signing_files(panel, domain, &file);
         tracing::info!(zone = %domain, user = %user, "zone removed");
     }
     zone::remove(&panel.layout, user, domain)?;
     Ok(())
 }
 
-/// `hspanel-zones.conf` for the zone files present, plus `add`, minus `remove`.
+/// What named made for a signed zone that is gone: the signed copy, the journals
+/// and the keys. Best effort: a leftover is only disk space.
+fn remove_signing_files(panel: &Panel, domain: &DomainName, file: &std::path::Path) {
+    let mut gone: Vec<std::path::PathBuf> = [".signed", ".jnl", ".signed.jnl", ".jbk"]
+        .iter()
+        .map(|ext| std::path::PathBuf::from(format!("{}{ext}", file.display())))
+        .collect();
+    let prefix = format!("K{domain}.+");
+    let keys = std::fs::read_dir(panel.layout.dnssec_keys()).into_iter().flatten().flatten();
+    gone.extend(
+        keys.filter(|e| e.file_name().to_str().is_some_and(|n| n.starts_with(&prefix)))
+            .map(|e| e.path()),
+    );
+    for path in gone {
+        if let Err(e) = std::fs::remove_file(&path)
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            tracing::warn!("cannot remove {}: {e}", path.display());
+        }
+    }
+}
+
+/// `hspanel-zones.conf` for the zone files present, plus `add`, minus `remove`,
+/// each with the DNSSEC policy its `.policy` file names (or `set` gives).
 fn zones_conf(
     panel: &Panel,
     add: Option<&DomainName>,
     remove: Option<&DomainName>,
+    set: Option<(&DomainName, Dnssec)>,
 ) -> Result<FileChange> {
     let layout = &panel.layout;
     let mut names: Vec<DomainName> = Vec::new();
+    let mut signed: Vec<String> = Vec::new();
     for entry in std::fs::read_dir(layout.zone_files()).into_iter().flatten().flatten() {
         let file = entry.file_name();
+        if let Some(stem) = file.to_str().and_then(|f| f.strip_suffix(".policy")) {
+            signed.push(stem.to_string());
+            continue;
+        }
         let Some(stem) = file.to_str().and_then(|f| f.strip_suffix(".db")) else { continue };
         if let Ok(name) = stem.parse::<DomainName>()
             && name.as_str() == stem
@@ -536,8 +685,31 @@ fn zones_conf(
     names.retain(|n| Some(n) != remove);
     names.sort();
     names.dedup();
-    let decls: Vec<ZoneDecl> =
-        names.iter().map(|n| ZoneDecl { name: n.to_string(), file: layout.zone_file(n) }).collect();
+    let policy_of = |n: &DomainName| -> Option<String> {
+        if let Some((name, dnssec)) = set
+            && name == n
+        {
+            return dnssec.policy().map(str::to_string);
+        }
+        if !signed.iter().any(|s| s == n.as_str()) {
+            return None;
+        }
+        let text = std::fs::read_to_string(layout.zone_policy_file(n)).ok()?;
+        let policy = text.trim();
+        [Dnssec::Signed, Dnssec::Unsigning]
+            .iter()
+            .find_map(|d| d.policy().filter(|p| *p == policy))
+            .map(str::to_string)
+    };
+    let decls: Vec<ZoneDecl> = names
+        .iter()
+        .map(|n| ZoneDecl {
+            name: n.to_string(),
+            file: layout.zone_file(n),
+            dnssec_policy: policy_of(n),
+            key_dir: layout.dnssec_keys(),
+        })
+        .collect();
     let text = render::bind_zones(&panel.templates()?, &decls)?;
     Ok(FileChange::write(layout.bind_zones_conf(), text))
 }

@@ -89,6 +89,45 @@ impl Bind {
             .and_then(|s| s.trim().parse().ok())
     }
 
+    /// The DS records of the zone's key-signing keys (DNSKEY flags 257) that named
+    /// made in `key_dir`, from `dnssec-dsfromkey -2` (SHA-256): what the user gives
+    /// the registrar. Empty until named has made its keys.
+    pub fn ds_records(&self, key_dir: &Path, zone: &str) -> Result<Vec<String>, String> {
+        let prefix = format!("K{zone}.+");
+        let mut ds = Vec::new();
+        let Ok(entries) = std::fs::read_dir(key_dir) else { return Ok(ds) };
+        let mut keys: Vec<PathBuf> = entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with(&prefix) && n.ends_with(".key"))
+            })
+            .collect();
+        keys.sort();
+        for key in keys {
+            let text =
+                std::fs::read_to_string(&key).map_err(|e| format!("{}: {e}", key.display()))?;
+            let ksk = text.lines().filter(|l| !l.starts_with(';')).any(|l| {
+                let words: Vec<&str> = l.split_whitespace().collect();
+                words.windows(2).any(|w| w[0] == "DNSKEY" && w[1] == "257")
+            });
+            if !ksk {
+                continue;
+            }
+            let cmd = Cmd::new("dnssec-dsfromkey").map_err(|e| e.to_string())?;
+            let out = cmd.arg("-2").arg(&key).run().map_err(|e| e.to_string())?;
+            ds.extend(
+                out.stdout
+                    .lines()
+                    .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+                    .filter(|l| !l.is_empty()),
+            );
+        }
+        Ok(ds)
+    }
+
     /// `rndc status` answers: named runs and its control channel works.
     pub fn status(&self) -> Result<(), String> {
         self.rndc()?.arg("status").run().map(|_| ()).map_err(|e| e.to_string())

@@ -154,6 +154,22 @@ fn export_zone(c: &Call<'_>) -> Result<Reply, ApiError> {
     c.json(json!({ "domain": input.domain, "zone": text }))
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SetDnssec {
+    #[serde(default)]
+    username: Option<Username>,
+    domain: DomainName,
+    enabled: bool,
+}
+
+fn set_dnssec(c: &Call<'_>) -> Result<Reply, ApiError> {
+    let input: SetDnssec = c.parse()?;
+    let user = c.target(input.username)?;
+    let actor = c.actor()?;
+    c.json(dns::set_dnssec(&c.app.panel, &actor, &user, &input.domain, input.enabled)?)
+}
+
 fn templates(c: &Call<'_>) -> Result<Reply, ApiError> {
     c.actor()?;
     c.json(json!({ "templates": dns::templates(&c.app.panel)? }))
@@ -201,7 +217,7 @@ pub const ACTIONS: &[Action] = &[
     action("delete_zone", "Stop serving DNS for a domain", false, &[USERNAME, DOMAIN], delete_zone),
     action(
         "list_records",
-        "The zone's records and serial",
+        "The zone's records, serial, DNSSEC state and DS records",
         true,
         &[USERNAME, DOMAIN],
         list_records,
@@ -236,5 +252,12 @@ pub const ACTIONS: &[Action] = &[
         import_zone,
     ),
     action("export_zone", "The zone as a master file", true, &[USERNAME, DOMAIN], export_zone),
+    action(
+        "set_dnssec",
+        "Sign the zone with DNSSEC (named keeps keys and signatures), or stop signing it",
+        false,
+        &[USERNAME, DOMAIN, req("enabled", T::Boolean, "true to sign, false to go back")],
+        set_dnssec,
+    ),
     action("templates", "The DNS templates available", true, &[], templates),
 ];

@@ -64,7 +64,8 @@ pub const ACTIONS: &[Action] = &[
                 "limits",
                 T::Object,
                 "disk_mb, bandwidth_mb, addon_domains, subdomains, parked_domains, \
-                 mailboxes, databases, forwarders, cron_jobs (absent: unlimited)",
+                 mailboxes, databases, forwarders, cron_jobs, dns_records (records per \
+                 zone) (absent: unlimited)",
             ),
         ],
         handler: save,

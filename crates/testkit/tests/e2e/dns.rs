@@ -443,3 +443,164 @@ fn a_change_reloads_only_its_own_zone() {
     assert!(!new.contains("loading configuration"), "{new}");
     assert_eq!(sandbox.soa_serial(&other), other_serial);
 }
+
+#[test]
+fn the_plan_caps_the_records_of_each_zone() {
+    let sandbox = Sandbox::start();
+    let admin = sandbox.admin();
+    let alice = unique("dnslim");
+    let zone = format!("{alice}.test");
+    let password = sandbox.create_account(&admin, &alice, &zone);
+    let me = sandbox.user(&alice, &password);
+    let listed = me.call("dns/list_records", json!({ "domain": zone }));
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    let from_template = listed.body["records"].as_array().unwrap().len();
+
+    // A plan with room for two records beyond the template's.
+    let limit = from_template + 2;
+    for (plan, records) in [("dnstwo", limit), ("dnsone", 1)] {
+        let limits = json!({ "dns_records": records });
+        let reply = admin.call("plan/save", json!({ "name": plan, "limits": limits }));
+        assert_eq!(reply.status, 200, "{}", reply.body);
+    }
+    let reply = admin.call("account/change_plan", json!({ "username": alice, "plan": "dnstwo" }));
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let txt = |name: &str| json!({ "domain": zone, "type": "TXT", "name": name, "value": "v" });
+    for name in ["one", "two"] {
+        let reply = me.call("dns/add_record", txt(name));
+        assert_eq!(reply.status, 200, "{}", reply.body);
+    }
+
+    // Full: another record, a bigger zone file, and staff alike are refused, no file changes.
+    let before = sandbox.tree_digest();
+    let serial = sandbox.soa_serial(&zone);
+    let reply = me.call("dns/add_record", txt("three"));
+    assert_eq!((reply.status, reply.code()), (403, "limit_reached"), "{}", reply.body);
+    let message = reply.body["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains(&format!("allows {limit} DNS records")), "{message}");
+    let reply = admin.call(
+        "dns/add_record",
+        json!({ "username": alice, "domain": zone, "type": "A", "name": "x", "value": "192.0.2.1" }),
+    );
+    assert_eq!((reply.status, reply.code()), (403, "limit_reached"), "{}", reply.body);
+    let big: String = (0..=limit).map(|i| format!("h{i} 300 IN A 192.0.2.{}\n", i + 1)).collect();
+    let big = format!("@ NS ns1.server.hspanel.test.\n{big}");
+    let reply = me.call("dns/import_zone", json!({ "domain": zone, "zone": big }));
+    assert_eq!((reply.status, reply.code()), (403, "limit_reached"), "{}", reply.body);
+    assert_eq!(before, sandbox.tree_digest(), "a refused change changed files");
+    assert!(sandbox.dig(&format!("three.{zone}"), "TXT").is_empty());
+    assert_eq!(sandbox.soa_serial(&zone), serial);
+
+    // A plan too small for the zone is refused; shrinking the zone is always allowed.
+    let reply = admin.call("account/change_plan", json!({ "username": alice, "plan": "dnsone" }));
+    assert_eq!((reply.status, reply.code()), (403, "limit_reached"), "{}", reply.body);
+    let reply = me.call("dns/apply_template", json!({ "domain": zone, "template": "default" }));
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.body["records"].as_array().unwrap().len(), from_template);
+    assert!(sandbox.dig(&format!("one.{zone}"), "TXT").is_empty());
+    let small = "@ NS ns1.server.hspanel.test.\nwww 300 IN A 192.0.2.9\n";
+    let reply = me.call("dns/import_zone", json!({ "domain": zone, "zone": small }));
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(
+        sandbox.dig(&format!("www.{zone}"), "A"),
+        [format!("www.{zone}. 300 IN A 192.0.2.9")]
+    );
+}
+
+/// `dig +dnssec`: the answer records' types, e.g. `["SOA", "RRSIG"]`.
+fn dnssec_types(sandbox: &Sandbox, name: &str, rtype: &str) -> Vec<String> {
+    let out = Command::new("dig")
+        .args(["+norec", "+noall", "+answer", "+dnssec", "+time=5"])
+        .args(["-p", &sandbox.info.dns_port.to_string(), "@127.0.0.1", name, rtype])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with(';'))
+        .filter_map(|l| l.split_whitespace().nth(3).map(str::to_string))
+        .collect()
+}
+
+fn wait_signed(sandbox: &Sandbox, name: &str, rtype: &str) {
+    let started = std::time::Instant::now();
+    while !dnssec_types(sandbox, name, rtype).iter().any(|t| t == "RRSIG") {
+        assert!(started.elapsed().as_secs() < 60, "{name} {rtype} never got an RRSIG");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn a_zone_signed_with_dnssec_answers_with_signatures_and_shows_its_ds() {
+    let sandbox = Sandbox::start();
+    let admin = sandbox.admin();
+    let (alice, bob) = (unique("dnssec"), unique("dnssec"));
+    let zone = format!("{alice}.test");
+    let password = sandbox.create_account(&admin, &alice, &zone);
+    let bob_password = sandbox.create_account(&admin, &bob, &format!("{bob}.test"));
+    let me = sandbox.user(&alice, &password);
+    assert!(!dnssec_types(&sandbox, &zone, "SOA").iter().any(|t| t == "RRSIG"));
+
+    // Another user cannot sign her zone; nothing changes.
+    let other = sandbox.user(&bob, &bob_password);
+    let before = sandbox.tree_digest();
+    let reply = other.call("dns/set_dnssec", json!({ "domain": zone, "enabled": true }));
+    assert_eq!(reply.status, 404, "{}", reply.body);
+    let reply = me.call("dns/set_dnssec", json!({ "domain": zone, "enabled": "yes" }));
+    assert_eq!(reply.status, 400, "{}", reply.body);
+    assert_eq!(before, sandbox.tree_digest(), "a refused request changed files");
+
+    let reply = me.call("dns/set_dnssec", json!({ "domain": zone, "enabled": true }));
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.body["dnssec"], "signed", "{}", reply.body);
+    wait_signed(&sandbox, &zone, "SOA");
+    wait_signed(&sandbox, &zone, "A");
+    assert!(dnssec_types(&sandbox, &zone, "DNSKEY").iter().any(|t| t == "DNSKEY"));
+
+    // The DS for the registrar: SHA-256 of the key-signing key named made.
+    let listed = me.call("dns/list_records", json!({ "domain": zone }));
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    let ds: Vec<&str> =
+        listed.body["ds"].as_array().unwrap().iter().map(|d| d.as_str().unwrap()).collect();
+    assert!(!ds.is_empty(), "{}", listed.body);
+    for line in &ds {
+        assert!(line.starts_with(&format!("{zone}. IN DS ")), "{line}");
+        assert_eq!(line.split(' ').nth(4), Some("13"), "ECDSA P-256 (the default policy)");
+        assert_eq!(line.split(' ').nth(5), Some("2"), "SHA-256 digest");
+    }
+
+    // Records still change on a signed zone, and come signed.
+    let reply = me.call(
+        "dns/add_record",
+        json!({ "domain": zone, "type": "A", "name": "signed", "value": "192.0.2.44" }),
+    );
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    wait_signed(&sandbox, &format!("signed.{zone}"), "A");
+    let conf = std::fs::read_to_string(sandbox.layout_path("etc/bind/hspanel-zones.conf")).unwrap();
+    assert!(conf.contains("dnssec-policy default; inline-signing yes;"), "{conf}");
+
+    // Turning it off (here with the CLI) goes through BIND's `insecure` policy; the
+    // config stays valid.
+    let out = sandbox.cli(&["--json", "dns", "dnssec", &alice, &zone, "off"], None);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let shown: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(shown["dnssec"], "unsigning", "{shown}");
+    let conf = std::fs::read_to_string(sandbox.layout_path("etc/bind/hspanel-zones.conf")).unwrap();
+    assert!(conf.contains("dnssec-policy insecure;"), "{conf}");
+    assert_eq!(
+        sandbox.dig(&format!("signed.{zone}"), "A"),
+        [format!("signed.{zone}. 14400 IN A 192.0.2.44")]
+    );
+
+    // Deleting the zone takes named's keys, signed copy and journals with it (the
+    // pipeline keeps its `.bak` of what it removed).
+    let reply = me.call("dns/delete_zone", json!({ "domain": zone }));
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let left: Vec<String> = sandbox
+        .tree_digest()
+        .into_keys()
+        .map(|p| p.display().to_string())
+        .filter(|p| p.starts_with("var/named/") && p.contains(&zone) && !p.ends_with(".bak"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+    assert!(sandbox.dig(&zone, "SOA").is_empty());
+}

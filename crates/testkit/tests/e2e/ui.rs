@@ -428,6 +428,22 @@ fn a_user_edits_dns_records_and_cron_jobs_through_the_pages() {
     );
     assert_eq!(sandbox.dig(&domain, "MX"), [format!("{domain}. 14400 IN MX 10 mail.{domain}.")]);
 
+    // DNSSEC, after a confirmation: the zone is signed and its DS record shown.
+    click_centred(&browser, "button[data-action=dnssec]");
+    browser.click("form[data-form=set-dnssec] button[type=submit]");
+    browser.wait_until(
+        "document.querySelector('.notices').textContent.includes('DNSSEC turned on')",
+        "DNSSEC turned on",
+    );
+    let started = std::time::Instant::now();
+    while !browser.exists(".ds-records code.ds") {
+        assert!(started.elapsed().as_secs() < 60, "no DS record shown");
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        browser.script("location.reload();", json!([]));
+        browser.find("table.dns-records");
+    }
+    assert!(browser.text(".ds-records code.ds").starts_with(&format!("{domain}. IN DS ")));
+
     // Cron: a daily job chosen in plain words, with its next runs listed.
     browser.click("nav a[data-page=cron]");
     let form = "form[data-form=add-job]";

@@ -250,6 +250,31 @@
   }
 
   // The button sits in a card; the text appears below the cards, full width.
+  // DNSSEC: named signs the zone; the DS records go to the registrar.
+  function dnssecCard(ctx, scope, z) {
+    const signed = z.dnssec === 'signed';
+    const label = signed ? 'Stop signing…' : 'Sign with DNSSEC…';
+    const toggle = HS.button(label, { class: 'small', 'data-action': 'dnssec' }, () =>
+      HS.dialog({
+        name: 'set-dnssec',
+        title: (signed ? 'Stop signing ' : 'Sign ') + z.domain,
+        text: signed
+          ? 'Remove the DS records at your registrar first; signatures stay until resolvers have forgotten them.'
+          : 'named makes the keys and signs the zone; then give the DS record to your registrar.',
+        submit: signed ? 'Stop signing' : 'Sign',
+        run: async () => {
+          await api('dns/set_dnssec', { ...scope, domain: z.domain, enabled: !signed });
+          ctx.notify(HS.okBox('DNSSEC ', signed ? 'turned off' : 'turned on', ' for ', el('code', null, z.domain), '.'));
+          ctx.reload();
+        },
+      }),
+    );
+    const state = { unsigned: 'Not signed.', signed: 'Signed by named.', unsigning: 'Going back to unsigned.' }[z.dnssec] || '';
+    const ds = (z.ds || []).map((line) => el('code', { class: 'value ds' }, line));
+    const waiting = signed && !ds.length ? el('p', { class: 'muted' }, 'The keys are being made; reload for the DS record.') : null;
+    return HS.card('DNSSEC', el('p', { class: 'muted' }, state), ds.length ? el('div', { class: 'ds-records' }, ds) : null, waiting, el('div', { class: 'actions' }, toggle));
+  }
+
   function exportCard(scope, zone, output) {
     const show = HS.button('Show the zone file', { class: 'small', 'data-action': 'export' }, async (event) => {
       const pressed = event.currentTarget;
@@ -328,7 +353,7 @@
     view.append(
       recordsTable(ctx, scope, loaded.z),
       addCard(ctx, scope, zone),
-      el('div', { class: 'cards' }, templateCard(ctx, scope, zone, templates), importCard(ctx, scope, zone), exportCard(scope, zone, exported)),
+      el('div', { class: 'cards' }, templateCard(ctx, scope, zone, templates), importCard(ctx, scope, zone), dnssecCard(ctx, scope, loaded.z), exportCard(scope, zone, exported)),
       exported,
     );
   }

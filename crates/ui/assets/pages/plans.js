@@ -14,6 +14,7 @@
     ['forwarders', 'Forwarders'],
     ['databases', 'Databases'],
     ['cron_jobs', 'Cron jobs'],
+    ['dns_records', 'DNS records per zone'],
   ];
 
   function limitCell(value) {
