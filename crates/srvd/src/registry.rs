@@ -81,6 +81,29 @@ pub struct Action {
     pub handler: Handler,
 }
 
+/// A row for an action on one account, callable on both ports by anyone: on the
+/// user port the account is the caller's own, on the admin port staff name it.
+pub const fn account_action(
+    module: &'static str,
+    name: &'static str,
+    summary: &'static str,
+    read_only: bool,
+    fields: &'static [Field],
+    handler: Handler,
+) -> Action {
+    Action {
+        module,
+        name,
+        summary,
+        read_only,
+        public: false,
+        portals: BOTH_PORTS,
+        roles: ANYONE,
+        fields,
+        handler,
+    }
+}
+
 pub const ADMIN_PORT: &[Portal] = &[Portal::Admin];
 pub const USER_PORT: &[Portal] = &[Portal::User];
 pub const BOTH_PORTS: &[Portal] = &[Portal::Admin, Portal::User];

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::error::ApiError;
-use crate::registry::{ANYONE, Action, BOTH_PORTS, Call, Field, FieldType as T, Reply, opt, req};
+use crate::registry::{Action, Call, Field, FieldType as T, Reply, opt, req};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -154,17 +154,7 @@ const fn action(
     fields: &'static [Field],
     handler: crate::registry::Handler,
 ) -> Action {
-    Action {
-        module: "database",
-        name,
-        summary,
-        read_only,
-        public: false,
-        portals: BOTH_PORTS,
-        roles: ANYONE,
-        fields,
-        handler,
-    }
+    crate::registry::account_action("database", name, summary, read_only, fields, handler)
 }
 
 pub const ACTIONS: &[Action] = &[

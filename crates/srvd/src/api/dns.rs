@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::error::ApiError;
-use crate::registry::{ANYONE, Action, BOTH_PORTS, Call, Field, FieldType as T, Reply, opt, req};
+use crate::registry::{Action, Call, Field, FieldType as T, Reply, opt, req};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -193,17 +193,7 @@ const fn action(
     fields: &'static [Field],
     handler: crate::registry::Handler,
 ) -> Action {
-    Action {
-        module: "dns",
-        name,
-        summary,
-        read_only,
-        public: false,
-        portals: BOTH_PORTS,
-        roles: ANYONE,
-        fields,
-        handler,
-    }
+    crate::registry::account_action("dns", name, summary, read_only, fields, handler)
 }
 
 pub const ACTIONS: &[Action] = &[

@@ -22,7 +22,7 @@ use serde::Deserialize;
 use tokio::sync::mpsc;
 
 use crate::error::ApiError;
-use crate::registry::{ANYONE, Action, BOTH_PORTS, Call, Field, FieldType as T, Reply, opt, req};
+use crate::registry::{Action, Call, Field, FieldType as T, Reply, opt, req};
 
 /// Bytes per chunk of a download.
 const CHUNK: usize = 64 * 1024;
@@ -389,17 +389,7 @@ const fn action(
     fields: &'static [Field],
     handler: crate::registry::Handler,
 ) -> Action {
-    Action {
-        module: "fileman",
-        name,
-        summary,
-        read_only,
-        public: false,
-        portals: BOTH_PORTS,
-        roles: ANYONE,
-        fields,
-        handler,
-    }
+    crate::registry::account_action("fileman", name, summary, read_only, fields, handler)
 }
 
 pub const ACTIONS: &[Action] = &[
