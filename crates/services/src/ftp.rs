@@ -87,8 +87,22 @@ pub fn start_private(layout: &Layout, config: &FtpConfig) -> Result<Daemon, Stri
     let log = layout.path("var/log/pure-ftpd.log");
     let transfers = format!("clf:{}", layout.path("var/log/pure-ftpd-transfer.log").display());
     let words: [&str; 16] = [
-        "-S", &listen, "-l", &puredb, "-E", "-A", "-H", "-4", "-u", "100", "-p", &passive, "-P",
-        "127.0.0.1", "-O", &transfers,
+        "-S",
+        &listen,
+        "-l",
+        &puredb,
+        "-E",
+        "-A",
+        "-H",
+        "-4",
+        "-u",
+        "100",
+        "-p",
+        &passive,
+        "-P",
+        "127.0.0.1",
+        "-O",
+        &transfers,
     ];
     let args: Vec<&OsStr> = words.iter().map(OsStr::new).collect();
     // FIXME: stopping the master leaves sessions in progress running; they end

@@ -24,9 +24,7 @@ impl FtpLogin {
         let Some((account, name)) = input.split_once('_') else {
             return Err(err("must be ACCOUNT_NAME, e.g. alice_web".into()));
         };
-        account
-            .parse::<Username>()
-            .map_err(|e| err(format!("account part: {}", e.reason)))?;
+        account.parse::<Username>().map_err(|e| err(format!("account part: {}", e.reason)))?;
         if name.is_empty() {
             return Err(err("the name after `_` must not be empty".into()));
         }
