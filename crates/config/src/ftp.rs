@@ -162,7 +162,7 @@ mod tests {
             quota_bytes: Some(5_242_880),
         };
         assert_eq!(
-            render_passwd(&[entry.clone()]),
+            render_passwd(std::slice::from_ref(&entry)),
             "alice_web:$6$s$h:1001:1002::/home/alice/public_html/./:::::::5242880:::::\n"
         );
         let none = PasswdEntry { quota_bytes: None, ..entry };
