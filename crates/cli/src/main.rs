@@ -7,6 +7,7 @@
 
 mod cron_cmd;
 mod files_cmd;
+mod ftp_cmd;
 mod monitor;
 mod up;
 
@@ -17,6 +18,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use cron_cmd::CronCmd;
 use files_cmd::FilesCmd;
+use ftp_cmd::FtpCmd;
 use hs_config::{Layout, PanelConfig};
 use hs_modules::{Actor, ModuleError, Panel, account, database, dns, domain, plan};
 use hs_types::{
@@ -75,6 +77,9 @@ enum Command {
     /// Cron jobs of an account (HS::Cron).
     #[command(subcommand)]
     Cron(CronCmd),
+    /// FTP users of an account (HS::FTP).
+    #[command(subcommand)]
+    Ftp(FtpCmd),
     /// Files of an account (HS::FileManager), as the account's own user.
     #[command(subcommand)]
     Files(FilesCmd),
@@ -362,6 +367,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Up | Command::Init { .. } | Command::SandboxCron { .. } => Ok(()),
         Command::Cron(cmd) => cron_cmd::run(&panel, &admin, &out, cmd),
+        Command::Ftp(cmd) => ftp_cmd::run(&panel, &admin, &op, &out, cmd),
         Command::Files(cmd) => files_cmd::run(&panel, &admin, &op, &out, cmd),
         Command::Recover => {
             let n = account::recover(&panel)?;

@@ -64,6 +64,21 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
         }
     }
 
+    // HS::FTP: the private pure-ftpd, on the ports `prepare` chose.
+    let ftp_started = match &config.ftp {
+        Some(ftp) => hs_services::ftp::start_private(&layout, ftp),
+        None => Err("the sandbox has no FTP ports".to_string()),
+    };
+    match ftp_started {
+        Ok(ftp) => daemons.push(ftp),
+        Err(e) => {
+            for daemon in daemons.iter_mut().rev() {
+                daemon.stop(Duration::from_secs(5));
+            }
+            bail!("starting the private pure-ftpd: {e}");
+        }
+    }
+
     let result = (|| -> anyhow::Result<()> {
         let mut srvd = start_srvd(&root, &config)?;
         let mut logd = start_logd(&root)?;
@@ -151,6 +166,10 @@ fn restart_web(
     let started = match name {
         "php-fpm" => sandbox::start_php_fpm(layout, config),
         "nginx" => sandbox::start_nginx(layout, config),
+        "pure-ftpd" => match &config.ftp {
+            Some(ftp) => hs_services::ftp::start_private(layout, ftp),
+            None => Err("the sandbox has no FTP ports".into()),
+        },
         other => Err(format!("no way to start {other}")),
     };
     started.map_err(anyhow::Error::msg)
@@ -236,6 +255,7 @@ fn write_sandbox_file(
         "srvd_pid": srvd_pid,
         "mysql_port": config.mysql.port,
         "mysql_socket": layout.mysql_socket(),
+        "ftp_port": config.ftp.as_ref().map(|f| f.port),
     });
     let text = serde_json::to_string_pretty(&doc)?;
     fsutil::write_atomic(&layout.sandbox_file(), text.as_bytes(), 0o600)?;

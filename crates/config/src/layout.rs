@@ -80,6 +80,25 @@ impl Layout {
         self.user_dir(user).join("cron.yaml")
     }
 
+    /// The account's FTP users (HS::FTP's desired state).
+    pub fn ftp_file(&self, user: &Username) -> PathBuf {
+        self.user_dir(user).join("ftp.yaml")
+    }
+
+    /// Pure-FTPd's virtual users: the passwd file the panel renders and the
+    /// puredb `pure-pw mkdb` builds from it.
+    pub fn ftp_dir(&self) -> PathBuf {
+        self.path("etc/pure-ftpd")
+    }
+
+    pub fn ftp_passwd(&self) -> PathBuf {
+        self.ftp_dir().join("pureftpd.passwd")
+    }
+
+    pub fn ftp_pdb(&self) -> PathBuf {
+        self.ftp_dir().join("pureftpd.pdb")
+    }
+
     /// One small file per hosted domain naming its owner: claiming a domain is an
     /// exclusive create, so two accounts can never own the same name.
     pub fn domain_claim(&self, domain: &DomainName) -> PathBuf {

@@ -10,6 +10,7 @@
 pub mod cron;
 pub mod databases;
 pub mod fsutil;
+pub mod ftp;
 pub mod journal;
 pub mod layout;
 pub mod locks;

@@ -28,6 +28,10 @@ pub struct PanelConfig {
     /// configuration).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dns: Option<DnsConfig>,
+    /// The sandbox's private pure-ftpd (HS::FTP); absent on a real server and
+    /// in sandboxes made before it (`prepare` fills it in).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ftp: Option<FtpConfig>,
     /// MariaDB (HS::Database). Absent in files written before it existed.
     #[serde(default)]
     pub mysql: MysqlConfig,
@@ -89,6 +93,18 @@ pub struct PhpConfig {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct FtpConfig {
+    /// The loopback control port.
+    pub port: u16,
+    /// The first of [`FTP_PASSIVE_PORTS`] passive data ports.
+    pub passive_first: u16,
+}
+
+/// How many passive data ports the sandbox's pure-ftpd uses.
+pub const FTP_PASSIVE_PORTS: u16 = 20;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DnsConfig {
     /// The loopback port the private named answers DNS on (UDP and TCP).
     pub port: u16,
@@ -128,6 +144,7 @@ impl PanelConfig {
             },
             php: PhpConfig { version: "8.2".into(), max_children: 5 },
             dns: None,
+            ftp: None,
             mysql: MysqlConfig::default(),
             bandwidth_policy: BandwidthPolicy::Notify,
         }

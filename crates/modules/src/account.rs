@@ -268,6 +268,8 @@ fn undo_create(
     if did("linux_user") {
         // HS::Cron: the crontab goes while `crontab -u` still knows the user.
         crate::cron::remove_crontab(panel, user)?;
+        // HS::FTP: the account's FTP users leave the puredb with it.
+        crate::ftp::remove_account(panel, user)?;
         system::delete_user(user)?;
     }
     if did("domain_claim") {
@@ -377,6 +379,13 @@ fn set_suspension(
         let _ = database::set_locked(panel, user, was_locked);
         return Err(e);
     }
+    // HS::FTP: a suspended account's FTP users are left out of the puredb.
+    if let Err(e) = crate::ftp::rebuild(panel) {
+        panel.store.write_account(&previous)?;
+        let _ = crate::cron::sync(panel, &previous);
+        let _ = database::set_locked(panel, user, was_locked);
+        return Err(e);
+    }
     let domains = panel.store.domains(user)?;
     let names: Vec<DomainName> = domains.iter().map(|d| d.domain.clone()).collect();
     let applied = web::site_changes(panel, &panel.templates()?, &account, &domains, &names)
@@ -385,6 +394,9 @@ fn set_suspension(
         panel.store.write_account(&previous)?;
         if let Err(undo) = crate::cron::sync(panel, &previous) {
             tracing::error!(user = %user, "cannot put the crontab back: {undo}");
+        }
+        if let Err(undo) = crate::ftp::rebuild(panel) {
+            tracing::error!(user = %user, "cannot put the FTP users back: {undo}");
         }
         let _ = database::set_locked(panel, user, was_locked);
         return Err(e);

@@ -16,6 +16,7 @@ pub mod dns;
 pub mod domain;
 pub mod error;
 pub mod fileman;
+pub mod ftp;
 pub mod monitor;
 pub mod plan;
 pub mod system;

@@ -10,6 +10,7 @@
 pub mod bind;
 pub mod cron;
 pub mod daemon;
+pub mod ftp;
 pub mod mariadb;
 pub mod nginx;
 pub mod php_fpm;

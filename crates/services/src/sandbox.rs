@@ -9,7 +9,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use hs_automation::Cmd;
-use hs_config::panel::{ApiConfig, DnsConfig, PhpConfig, WebConfig};
+use hs_config::panel::{ApiConfig, DnsConfig, FTP_PASSIVE_PORTS, FtpConfig, PhpConfig, WebConfig};
 use hs_config::render::{self, MysqlMain, NamedMain, NginxMain, PhpFpmMain};
 use hs_config::{Layout, LayoutKind, PanelConfig, Templates, fsutil};
 use nix::sys::signal::Signal;
@@ -94,6 +94,12 @@ pub fn prepare(root: &Path) -> Result<PanelConfig, String> {
         config.write(&path).map_err(|e| e.to_string())?;
     }
 
+    // A sandbox made before HS::FTP gets its FTP ports now.
+    if config.ftp.is_none() {
+        config.ftp = Some(ftp_ports()?);
+        config.write(&path).map_err(|e| e.to_string())?;
+    }
+
     write_main_configs(&layout, &config)?;
     Ok(config)
 }
@@ -132,7 +138,22 @@ fn fresh_config() -> Result<PanelConfig, String> {
     config.php = PhpConfig { version: php_version(), max_children: 5 };
     config.dns = Some(dns_ports()?);
     config.mysql.port = Some(free_fixed_port()?);
+    config.ftp = Some(ftp_ports()?);
     Ok(config)
+}
+
+/// The control port and a run of free passive ports for the private pure-ftpd.
+fn ftp_ports() -> Result<FtpConfig, String> {
+    let port = free_port()?.port();
+    for _ in 0..50 {
+        let first = free_port()?.port();
+        let all_free = (first..first.saturating_add(FTP_PASSIVE_PORTS))
+            .all(|p| p != port && TcpListener::bind(("127.0.0.1", p)).is_ok());
+        if all_free && first < u16::MAX - FTP_PASSIVE_PORTS {
+            return Ok(FtpConfig { port, passive_first: first });
+        }
+    }
+    Err("no free run of passive FTP ports".into())
 }
 
 fn dns_ports() -> Result<DnsConfig, String> {

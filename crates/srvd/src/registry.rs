@@ -164,6 +164,7 @@ pub fn actions() -> &'static [&'static Action] {
             crate::api::dns::ACTIONS,
             crate::api::plan::ACTIONS,
             crate::api::cron::ACTIONS,
+            crate::api::ftp::ACTIONS,
             crate::api::monitor::ACTIONS,
             crate::api::database::ACTIONS,
             crate::api::fileman::ACTIONS,

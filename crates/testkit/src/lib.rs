@@ -32,6 +32,9 @@ pub struct SandboxInfo {
     pub mysql_port: u16,
     #[serde(default)]
     pub mysql_socket: String,
+    /// The private pure-ftpd's loopback control port.
+    #[serde(default)]
+    pub ftp_port: u16,
 }
 
 /// A running sandbox. Dropping it terminates every account it created (they are

@@ -7,5 +7,6 @@ pub mod database;
 pub mod dns;
 pub mod domain;
 pub mod fileman;
+pub mod ftp;
 pub mod monitor;
 pub mod plan;

@@ -9,6 +9,7 @@ mod cron;
 mod databases;
 mod dns;
 mod fileman;
+mod ftp;
 mod isolation;
 mod monitor;
 mod resilience;
