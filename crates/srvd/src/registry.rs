@@ -148,6 +148,19 @@ impl Call<'_> {
         }
     }
 
+    /// The account of an action whose only input is the account: see
+    /// [`Call::target`].
+    pub fn target_only(&self) -> Result<hs_types::Username, ApiError> {
+        #[derive(serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct AccountOnly {
+            #[serde(default)]
+            username: Option<hs_types::Username>,
+        }
+        let input: AccountOnly = self.parse()?;
+        self.target(input.username)
+    }
+
     pub fn json(&self, value: impl serde::Serialize) -> Result<Reply, ApiError> {
         serde_json::to_value(value).map(Reply::Json).map_err(|e| ApiError::internal(e.to_string()))
     }

@@ -22,16 +22,8 @@ fn list(c: &Call<'_>) -> Result<Reply, ApiError> {
     c.json(json!({ "accounts": accounts }))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Named {
-    #[serde(default)]
-    username: Option<Username>,
-}
-
 fn show(c: &Call<'_>) -> Result<Reply, ApiError> {
-    let input: Named = c.parse()?;
-    let user = c.target(input.username)?;
+    let user = c.target_only()?;
     c.json(account::show(&c.app.panel, &c.actor()?, &user)?)
 }
 

@@ -123,16 +123,8 @@ fn set_remote_hosts(c: &Call<'_>) -> Result<Reply, ApiError> {
     c.json(database::set_remote_hosts(&c.app.panel, &actor, &user, &input.name, input.hosts)?)
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct List {
-    #[serde(default)]
-    username: Option<Username>,
-}
-
 fn list(c: &Call<'_>) -> Result<Reply, ApiError> {
-    let input: List = c.parse()?;
-    let user = c.target(input.username)?;
+    let user = c.target_only()?;
     c.json(database::list(&c.app.panel, &c.actor()?, &user)?)
 }
 

@@ -105,16 +105,8 @@ fn delete(c: &Call<'_>) -> Result<Reply, ApiError> {
     c.json(json!({ "deleted": input.domain }))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct List {
-    #[serde(default)]
-    username: Option<Username>,
-}
-
 fn list(c: &Call<'_>) -> Result<Reply, ApiError> {
-    let input: List = c.parse()?;
-    let user = c.target(input.username)?;
+    let user = c.target_only()?;
     let domains = domain::list(&c.app.panel, &c.actor()?, &user)?;
     c.json(json!({ "username": user, "domains": domains }))
 }

@@ -9,16 +9,8 @@ use serde_json::json;
 use crate::error::ApiError;
 use crate::registry::{ANYONE, Action, BOTH_PORTS, Call, Field, FieldType as T, Reply, opt, req};
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct List {
-    #[serde(default)]
-    username: Option<Username>,
-}
-
 fn list(c: &Call<'_>) -> Result<Reply, ApiError> {
-    let input: List = c.parse()?;
-    let user = c.target(input.username)?;
+    let user = c.target_only()?;
     c.json(ftp::list(&c.app.panel, &c.actor()?, &user)?)
 }
 

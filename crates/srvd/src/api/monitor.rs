@@ -3,7 +3,7 @@
 //! holder's own (on the user port) and a reseller's customers'.
 
 use hs_modules::monitor;
-use hs_types::{DomainName, Username};
+use hs_types::DomainName;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -26,16 +26,8 @@ fn services(c: &Call<'_>) -> Result<Reply, ApiError> {
     c.json(json!({ "services": monitor::services(&c.app.panel, &c.actor()?)? }))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct UsageInput {
-    #[serde(default)]
-    username: Option<Username>,
-}
-
 fn usage(c: &Call<'_>) -> Result<Reply, ApiError> {
-    let input: UsageInput = c.parse()?;
-    let user = c.target(input.username)?;
+    let user = c.target_only()?;
     c.json(monitor::usage(&c.app.panel, &c.actor()?, &user)?)
 }
 

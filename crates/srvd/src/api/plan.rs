@@ -2,8 +2,7 @@
 //! account is on (the user dashboard shows usage against its limits).
 
 use hs_modules::plan::{self, SavePlan};
-use hs_types::{PlanName, Username};
-use serde::Deserialize;
+use hs_types::PlanName;
 use serde_json::json;
 
 use crate::error::ApiError;
@@ -20,17 +19,9 @@ fn save(c: &Call<'_>) -> Result<Reply, ApiError> {
     c.json(plan::save(&c.app.panel, &c.actor()?, input)?)
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct OfAccount {
-    #[serde(default)]
-    username: Option<Username>,
-}
-
 /// The account's plan; whoever may see the account may see its limits.
 fn of_account(c: &Call<'_>) -> Result<Reply, ApiError> {
-    let input: OfAccount = c.parse()?;
-    let user = c.target(input.username)?;
+    let user = c.target_only()?;
     let account = hs_modules::account::show(&c.app.panel, &c.actor()?, &user)?;
     let name: PlanName = account.plan.parse()?;
     let found = c.app.panel.store.plan(&name).map_err(|e| ApiError::internal(e.to_string()))?;
