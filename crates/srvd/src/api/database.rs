@@ -79,32 +79,29 @@ struct Grant {
     privileges: Vec<DbPrivilege>,
 }
 
-fn grant(c: &Call<'_>) -> Result<Reply, ApiError> {
+/// What `grant` and `revoke` share: the same input, one module function each.
+type GrantChange = fn(
+    &hs_modules::Panel,
+    &hs_modules::Actor,
+    &Username,
+    &DbUser,
+    &DbName,
+    &[DbPrivilege],
+) -> hs_modules::Result<database::DbUserView>;
+
+fn change_grant(c: &Call<'_>, change: GrantChange) -> Result<Reply, ApiError> {
     let input: Grant = c.parse()?;
     let user = c.target(input.username)?;
-    let view = database::grant(
-        &c.app.panel,
-        &c.actor()?,
-        &user,
-        &input.user,
-        &input.db,
-        &input.privileges,
-    )?;
-    c.json(view)
+    let actor = c.actor()?;
+    c.json(change(&c.app.panel, &actor, &user, &input.user, &input.db, &input.privileges)?)
+}
+
+fn grant(c: &Call<'_>) -> Result<Reply, ApiError> {
+    change_grant(c, database::grant)
 }
 
 fn revoke(c: &Call<'_>) -> Result<Reply, ApiError> {
-    let input: Grant = c.parse()?;
-    let user = c.target(input.username)?;
-    let view = database::revoke(
-        &c.app.panel,
-        &c.actor()?,
-        &user,
-        &input.user,
-        &input.db,
-        &input.privileges,
-    )?;
-    c.json(view)
+    change_grant(c, database::revoke)
 }
 
 #[derive(Deserialize)]
