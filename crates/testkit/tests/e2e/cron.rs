@@ -2,10 +2,8 @@
 //! `crontab -l` inside the sandbox's private cron), and no input can add a line
 //! of its own to a crontab.
 //!
-//! FIXME: a test that waits for the sandbox's private cron to run a job (as the
-//! account's user, not while suspended) passed alone and failed in about half of
-//! the runs, the daemon running no job at all; it is out of the suite until the
-//! private cron's behaviour is understood. The crontabs were right every time.
+//! That the real daemon runs the jobs, as the account's user and not while it
+//! is suspended, is proven in `tests/cron_daemon.rs`.
 
 use hs_testkit::{Sandbox, unique};
 use serde_json::{Value, json};
