@@ -20,6 +20,7 @@
 
 mod admins;
 mod error;
+mod handoff;
 mod password;
 mod session;
 mod store;
@@ -28,6 +29,7 @@ mod tokens;
 
 pub use admins::AdminStore;
 pub use error::AuthError;
+pub use handoff::{Handoff, Handoffs, TICKET_TTL};
 pub use hs_config::state::Role;
 pub use password::{burn_verify_time, hash_password, verify_password};
 pub use session::{AuthMethod, Authenticator, Principal};

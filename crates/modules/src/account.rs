@@ -45,6 +45,10 @@ pub struct AccountView {
     pub suspended: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub suspend_reason: Option<String>,
+    /// A reseller's cap on its own accounts; absent for no cap and for
+    /// accounts that are not resellers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_accounts: Option<u32>,
     pub created: String,
 }
 
@@ -62,6 +66,7 @@ impl AccountView {
             uid: account.uid,
             suspended: account.suspended.is_some(),
             suspend_reason: account.suspended.as_ref().map(|s| s.reason.clone()),
+            max_accounts: account.reseller.as_ref().and_then(|r| r.max_accounts),
             created: account.created.to_string(),
         }
     }
@@ -407,6 +412,28 @@ fn set_suspension(
         auth.revoke_sessions(user.as_str())?;
     }
     tracing::info!(user = %user, suspended = account.suspended.is_some(), "suspension changed");
+    Ok(AccountView::of(&account))
+}
+
+/// The administrator changes how many accounts a reseller may own (`None`:
+/// no cap). A cap below what it owns today stops new accounts only.
+pub fn set_reseller_limit(
+    panel: &Panel,
+    actor: &Actor,
+    user: &Username,
+    max_accounts: Option<u32>,
+) -> Result<AccountView> {
+    if actor.role != Role::Admin {
+        return Err(ModuleError::Forbidden("only the administrator sets reseller limits".into()));
+    }
+    let _lock = locks::account(&panel.layout, user)?;
+    let mut account = load_managed(panel, actor, user)?;
+    let Some(limits) = account.reseller.as_mut() else {
+        return Err(ModuleError::Conflict(format!("{user} is not a reseller")));
+    };
+    limits.max_accounts = max_accounts;
+    panel.store.write_account(&account)?;
+    tracing::info!(user = %user, ?max_accounts, audit = true, "reseller limit changed");
     Ok(AccountView::of(&account))
 }
 

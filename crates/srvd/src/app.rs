@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use hs_auth::{AdminStore, Authenticator, LoginGuard, RequestLimiter};
+use hs_auth::{AdminStore, Authenticator, Handoffs, LoginGuard, RequestLimiter};
 use hs_modules::Panel;
 
 /// Failed logins before a temporary lockout, per user and per client address.
@@ -19,6 +19,8 @@ pub struct Inner {
     pub auth: Authenticator,
     pub admins: AdminStore,
     pub logins: LoginGuard,
+    /// "Log in as the user" tickets on their way to the user portal.
+    pub handoffs: Handoffs,
     pub requests: RequestLimiter,
     pub session_ttl: u64,
 }
@@ -40,6 +42,7 @@ impl App {
             auth,
             admins,
             logins: LoginGuard::new(LOGIN_FAILURES, LOGIN_WINDOW, LOGIN_LOCKOUT),
+            handoffs: Handoffs::new(),
             requests: RequestLimiter::new(per_second, per_second.saturating_mul(2)),
             session_ttl,
         }))

@@ -430,7 +430,24 @@
     if (first) first.focus();
   }
 
+  // "Log in as the user": the admin portal opened this portal at
+  // #/handoff?ticket=…; the ticket becomes a session and leaves the address.
+  async function redeemHandoff() {
+    const { id, params } = parseHash();
+    if (id !== 'handoff') return null;
+    history.replaceState(null, '', '#/dashboard');
+    try {
+      const session = await api('auth/handoff', { ticket: params.get('ticket') || '' });
+      return 'You are logged in as ' + session.username + ', on behalf of ' + session.issued_by + '.';
+    } catch (error) {
+      showLogin(error.message);
+      return false;
+    }
+  }
+
   async function start(moveFocus) {
+    const handedOff = await redeemHandoff();
+    if (handedOff === false) return;
     try {
       state.me = await api('auth/whoami');
     } catch (error) {
@@ -440,6 +457,10 @@
     }
     drawChrome();
     await route(moveFocus);
+    if (handedOff) {
+      const notices = byId('main').querySelector('.notices');
+      if (notices) notices.replaceChildren(el('div', { class: 'notice info', role: 'status' }, handedOff));
+    }
   }
 
   async function logout() {
@@ -487,7 +508,8 @@
     });
     window.addEventListener('hashchange', () => {
       // "#main" is the skip link, not a page.
-      if (location.hash === '' || location.hash.startsWith('#/')) route(true);
+      if (parseHash().id === 'handoff') start(true);
+      else if (location.hash === '' || location.hash.startsWith('#/')) route(true);
     });
     start(false);
   }

@@ -30,6 +30,7 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'
 pub const PAGES: &[(&str, &str)] = &[
     ("dashboard", include_str!("../assets/pages/dashboard.js")),
     ("accounts", include_str!("../assets/pages/accounts.js")),
+    ("resellers", include_str!("../assets/pages/resellers.js")),
     ("plans", include_str!("../assets/pages/plans.js")),
     ("domains", include_str!("../assets/pages/domains.js")),
     ("dns", include_str!("../assets/pages/dns.js")),

@@ -8,7 +8,8 @@ use serde_json::json;
 
 use crate::error::ApiError;
 use crate::registry::{
-    ADMIN_PORT, ANYONE, Action, BOTH_PORTS, Call, FieldType as T, Reply, STAFF, opt, req,
+    ADMIN_ONLY, ADMIN_PORT, ANYONE, Action, BOTH_PORTS, Call, FieldType as T, Reply, STAFF, opt,
+    req,
 };
 
 fn create(c: &Call<'_>) -> Result<Reply, ApiError> {
@@ -81,6 +82,22 @@ fn set_password(c: &Call<'_>) -> Result<Reply, ApiError> {
     let input: SetPassword = c.parse()?;
     account::change_password(&c.app.panel, &c.actor()?, &input.username, &input.password)?;
     c.json(json!({ "changed": true }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SetResellerLimit {
+    username: Username,
+    #[serde(default)]
+    max_accounts: Option<u32>,
+}
+
+fn set_reseller_limit(c: &Call<'_>) -> Result<Reply, ApiError> {
+    let input: SetResellerLimit = c.parse()?;
+    let actor = c.actor()?;
+    let view =
+        account::set_reseller_limit(&c.app.panel, &actor, &input.username, input.max_accounts)?;
+    c.json(view)
 }
 
 const USERNAME: crate::registry::Field = req("username", T::String, "the account");
@@ -180,5 +197,16 @@ pub const ACTIONS: &[Action] = &[
         roles: STAFF,
         fields: &[USERNAME, req("password", T::String, "")],
         handler: set_password,
+    },
+    Action {
+        module: "account",
+        name: "set_reseller_limit",
+        summary: "Set how many accounts a reseller may own (absent: no cap)",
+        read_only: false,
+        public: false,
+        portals: ADMIN_PORT,
+        roles: ADMIN_ONLY,
+        fields: &[USERNAME, opt("max_accounts", T::Integer, "")],
+        handler: set_reseller_limit,
     },
 ];

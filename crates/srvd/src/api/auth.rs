@@ -9,7 +9,9 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::error::ApiError;
-use crate::registry::{ANYONE, Action, BOTH_PORTS, Call, FieldType as T, Reply, opt, req};
+use crate::registry::{
+    ADMIN_PORT, ANYONE, Action, BOTH_PORTS, Call, FieldType as T, Reply, STAFF, USER_PORT, opt, req,
+};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -181,6 +183,67 @@ fn token_revoke(c: &Call<'_>) -> Result<Reply, ApiError> {
     c.json(json!({ "revoked": true }))
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LoginAs {
+    username: Username,
+}
+
+/// Staff open an account's user portal as that account: a one-time ticket the
+/// user portal redeems with `auth/handoff`. A reseller may do it for its own
+/// customers only, like every other action on them.
+fn login_as(c: &Call<'_>) -> Result<Reply, ApiError> {
+    let input: LoginAs = c.parse()?;
+    let actor = c.actor()?;
+    let account = hs_modules::account::load_managed(&c.app.panel, &actor, &input.username)?;
+    if account.suspended.is_some() {
+        let msg = "this account is suspended; unsuspend it first";
+        return Err(ApiError::new(StatusCode::CONFLICT, "suspended", msg));
+    }
+    let ticket = c.app.handoffs.issue(input.username.as_str(), &actor.name)?;
+    tracing::info!(
+        user = %input.username, by = %actor.name, ip = %c.ip, audit = true,
+        "login as the user requested"
+    );
+    c.json(json!({
+        "username": input.username,
+        "ticket": ticket,
+        "user_port": c.app.panel.config.api.user_listen.port(),
+        "expires_in": hs_auth::TICKET_TTL.as_secs(),
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Handoff {
+    ticket: String,
+}
+
+/// Redeems a `login_as` ticket on the user portal: a session like a login's.
+fn handoff(c: &Call<'_>) -> Result<Reply, ApiError> {
+    let input: Handoff = c.parse()?;
+    let expired = || ApiError::unauthenticated("this link has expired or was used; ask again");
+    let handoff = c.app.handoffs.redeem(&input.ticket).ok_or_else(expired)?;
+    let user: Username = handoff.username.parse()?;
+    let account =
+        c.app.panel.store.account(&user).map_err(|e| ApiError::internal(e.to_string()))?;
+    let account = account.ok_or_else(expired)?;
+    if account.suspended.is_some() {
+        return Err(ApiError::forbidden("this account is suspended"));
+    }
+    let (token, expires) = c.app.auth.login(user.as_str(), Role::User, Portal::User)?;
+    tracing::info!(
+        user = %user, by = %handoff.issued_by, ip = %c.ip, portal = %c.portal, audit = true,
+        "login as the user"
+    );
+    let max_age = expires - jiff::Timestamp::now().as_second();
+    let body = json!({
+        "token": token, "expires": expires, "username": user, "role": Role::User,
+        "issued_by": handoff.issued_by,
+    });
+    Ok(Reply::Login { body, token, max_age })
+}
+
 pub const ACTIONS: &[Action] = &[
     Action {
         module: "auth",
@@ -265,5 +328,27 @@ pub const ACTIONS: &[Action] = &[
         roles: ANYONE,
         fields: &[req("name", T::String, "")],
         handler: token_revoke,
+    },
+    Action {
+        module: "auth",
+        name: "login_as",
+        summary: "A one-time ticket that opens the user portal as one of your accounts",
+        read_only: false,
+        public: false,
+        portals: ADMIN_PORT,
+        roles: STAFF,
+        fields: &[req("username", T::String, "the account")],
+        handler: login_as,
+    },
+    Action {
+        module: "auth",
+        name: "handoff",
+        summary: "Redeem a login_as ticket; sets the session cookie",
+        read_only: false,
+        public: true,
+        portals: USER_PORT,
+        roles: ANYONE,
+        fields: &[req("ticket", T::String, "from auth/login_as, valid once for 60 s")],
+        handler: handoff,
     },
 ];

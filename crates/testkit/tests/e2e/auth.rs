@@ -93,3 +93,66 @@ fn the_openapi_document_lists_each_ports_actions() {
     assert!(user["paths"]["/api/account/create"].is_null());
     assert!(user["paths"]["/api/domain/add"]["post"].is_object());
 }
+
+#[test]
+fn staff_log_in_as_their_own_accounts_with_a_one_time_ticket() {
+    let sandbox = Sandbox::start();
+    let admin = sandbox.admin();
+    let alice = unique("asalice");
+    sandbox.create_account(&admin, &alice, &format!("{alice}.test"));
+
+    // A reseller with one customer of its own.
+    let seller = unique("asseller");
+    let seller_password = "Reseller-Pass-2026!";
+    let made = admin.call(
+        "account/create",
+        json!({ "username": seller, "domain": format!("{seller}.test"),
+                "password": seller_password, "reseller": true, "max_accounts": 1 }),
+    );
+    assert_eq!(made.status, 200, "{}", made.body);
+    let mut reseller = Client::new(&sandbox.info.admin_url);
+    reseller.login(&seller, seller_password);
+    let carol = unique("ascarol");
+    let made = reseller.call(
+        "account/create",
+        json!({ "username": carol, "domain": format!("{carol}.test"), "password": "Carol-Pass-2026!" }),
+    );
+    assert_eq!(made.status, 200, "{}", made.body);
+
+    // The admin's ticket opens alice's portal once, as alice.
+    let reply = admin.call("auth/login_as", json!({ "username": alice }));
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let ticket = reply.body["ticket"].as_str().unwrap().to_owned();
+    let user_port = sandbox.info.user_url.rsplit(':').next().unwrap();
+    assert_eq!(reply.body["user_port"].to_string(), user_port);
+    let portal = Client::new(&sandbox.info.user_url);
+    let session = portal.call("auth/handoff", json!({ "ticket": ticket }));
+    assert_eq!(session.status, 200, "{}", session.body);
+    assert_eq!(session.body["issued_by"], sandbox.info.admin_user.as_str());
+    let as_alice = portal.with_token(session.body["token"].as_str().unwrap());
+    let me = as_alice.get("auth/whoami", "");
+    assert_eq!((me.body["username"].as_str(), me.body["role"].as_str()), (Some(&*alice), Some("user")));
+    let again = portal.call("auth/handoff", json!({ "ticket": ticket }));
+    assert_eq!(again.status, 401, "a ticket works once: {}", again.body);
+
+    // A reseller reaches its own customer only, and only the admin port mints tickets.
+    assert_eq!(reseller.call("auth/login_as", json!({ "username": carol })).status, 200);
+    let foreign = reseller.call("auth/login_as", json!({ "username": alice }));
+    assert!(matches!(foreign.status, 403 | 404), "{}", foreign.body);
+    assert!(foreign.body["error"]["message"].as_str().is_some());
+    let from_user_port = as_alice.call("auth/login_as", json!({ "username": alice }));
+    assert_eq!(from_user_port.status, 404, "{}", from_user_port.body);
+    let bogus = portal.call("auth/handoff", json!({ "ticket": "0".repeat(64) }));
+    assert_eq!(bogus.status, 401);
+
+    // A suspended account gets no ticket; the reseller's cap is the admin's to set.
+    assert_eq!(admin.call("account/suspend", json!({ "username": alice })).status, 200);
+    assert_eq!(admin.call("auth/login_as", json!({ "username": alice })).status, 409);
+    let cap = reseller.call("account/set_reseller_limit", json!({ "username": seller, "max_accounts": 5 }));
+    assert_eq!(cap.status, 403, "{}", cap.body);
+    let cap = admin.call("account/set_reseller_limit", json!({ "username": seller, "max_accounts": 2 }));
+    assert_eq!(cap.status, 200, "{}", cap.body);
+    assert_eq!(cap.body["max_accounts"], 2);
+    let not_reseller = admin.call("account/set_reseller_limit", json!({ "username": alice }));
+    assert_eq!(not_reseller.status, 409, "{}", not_reseller.body);
+}

@@ -95,6 +95,26 @@ fn admin_creates_suspends_and_unsuspends_an_account() {
     let query = browser.script("return document.querySelector('.toolbar input').value;", json!([]));
     assert_eq!(query, json!(user));
 
+    // "Log in as": the one-time link opens the user portal as the account.
+    browser.click(&format!("button[data-action=login-as][data-user=\"{user}\"]"));
+    let link = browser.script(
+        "return document.querySelector('.notices a[data-action=open-portal]').href;",
+        json!([]),
+    );
+    let link = link.as_str().unwrap().to_owned();
+    assert!(link.starts_with(&sandbox.info.user_url), "{link}");
+    browser.goto(&link);
+    browser.find("nav a[data-page=domains]");
+    assert!(browser.text("#who-name").contains(&user));
+    assert!(browser.text(".notices").contains("on behalf of"));
+    assert!(!browser.url().contains("ticket"), "the ticket stays out of the address");
+    shot(&browser, "user-logged-in-as");
+    browser.goto(&link);
+    browser.find("form[data-form=login]");
+    assert!(browser.text("main").contains("expired or was used"));
+    browser.goto(&format!("{}/#/accounts?q={user}", sandbox.info.admin_url));
+    browser.find(&row);
+
     // A refused action shows the API's message and the operation id.
     browser.click(&format!("button[data-action=plan][data-user=\"{user}\"]"));
     browser.script(
@@ -112,6 +132,10 @@ fn admin_creates_suspends_and_unsuspends_an_account() {
     browser.click(&format!("{row} a[href^=\"#/domains\"]"));
     browser.find(&format!("table.domains tr[data-key=\"{domain}\"]"));
     shot(&browser, "admin-domains");
+
+    browser.click("nav a[data-page=resellers]");
+    browser.find("form[data-form=create-reseller]");
+    shot(&browser, "admin-resellers");
 
     browser.click("nav a[data-page=plans]");
     browser.find("table.plans");

@@ -123,9 +123,24 @@
         },
       }),
     );
+    const loginAs = HS.button('Log in as', { ...data('login-as'), 'aria-label': 'Open the user portal as ' + user }, async (event) => {
+      const pressed = event.currentTarget;
+      pressed.disabled = true;
+      try {
+        const handoff = await api('auth/login_as', { username: user });
+        const url = location.protocol + '//' + location.hostname + ':' + handoff.user_port + '/#/handoff?ticket=' + encodeURIComponent(handoff.ticket);
+        const open = el('a', { href: url, target: '_blank', rel: 'noopener noreferrer', class: 'button small', 'data-action': 'open-portal' }, 'Open the portal of ' + user);
+        ctx.notify(HS.okBox(open, ' (the link works once, within ' + handoff.expires_in + ' s)'));
+        open.focus();
+      } catch (error) {
+        ctx.notify(HS.errorBox(error));
+      } finally {
+        pressed.disabled = false;
+      }
+    });
     const link = (page, label) => el('a', { class: 'button small secondary', href: '#/' + page + '?user=' + encodeURIComponent(user) }, label);
     const domains = link('domains', 'Domains');
-    return el('div', { class: 'row-actions' }, domains, link('dns', 'DNS'), link('cron', 'Cron'), link('databases', 'Databases'), link('files', 'Files'), a.suspended ? unsuspend : suspend, plan, password, terminate);
+    return el('div', { class: 'row-actions' }, domains, link('dns', 'DNS'), link('cron', 'Cron'), link('databases', 'Databases'), link('files', 'Files'), a.suspended ? unsuspend : suspend, a.suspended ? null : loginAs, plan, password, terminate);
   }
 
   async function render(view, ctx) {
