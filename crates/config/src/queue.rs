@@ -115,9 +115,10 @@ impl Requester {
     fn check(&self) -> Result<(), String> {
         let ok = !self.name.is_empty()
             && self.name.len() <= 32
-            && self.name.bytes().all(|b| {
-                b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-'
-            });
+            && self
+                .name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
         if ok { Ok(()) } else { Err(format!("invalid actor name {:?}", self.name)) }
     }
 }
@@ -217,7 +218,9 @@ pub fn new_id() -> Result<JobId, StateError> {
         random[4..].copy_from_slice(&(std::process::id() as u16).to_le_bytes());
     }
     let hex: String = random.iter().map(|b| format!("{b:02x}")).collect();
-    format!("{time}-{hex}").parse().map_err(|e: hs_types::InvalidValue| StateError::Encode(e.to_string()))
+    format!("{time}-{hex}")
+        .parse()
+        .map_err(|e: hs_types::InvalidValue| StateError::Encode(e.to_string()))
 }
 
 // --- submitting ------------------------------------------------------------------
@@ -326,8 +329,7 @@ impl JobResult {
 
 pub fn write_result(layout: &Layout, result: &JobResult) -> Result<(), StateError> {
     let path = layout.queue_done().join(job_file(&result.job.id));
-    let bytes =
-        serde_json::to_vec_pretty(result).map_err(|e| StateError::Encode(e.to_string()))?;
+    let bytes = serde_json::to_vec_pretty(result).map_err(|e| StateError::Encode(e.to_string()))?;
     fsutil::write_atomic(&path, &bytes, 0o600).map_err(|e| StateError::io(&path, e))
 }
 
