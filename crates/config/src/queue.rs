@@ -89,10 +89,10 @@ impl Task {
     }
 
     fn check(&self) -> Result<(), String> {
-        if let Task::Probe(p) = self {
-            if p.steps > 1000 || p.step_ms > 60_000 || p.fail_times > MAX_ATTEMPTS_CAP {
-                return Err("probe parameters out of range".into());
-            }
+        if let Task::Probe(p) = self
+            && (p.steps > 1000 || p.step_ms > 60_000 || p.fail_times > MAX_ATTEMPTS_CAP)
+        {
+            return Err("probe parameters out of range".into());
         }
         Ok(())
     }
@@ -560,17 +560,22 @@ pub fn request_cancel(layout: &Layout, id: &JobId) -> Result<bool, StateError> {
     }
     let marker = cancel_file(layout, id);
     fsutil::write_atomic(&marker, b"cancel\n", 0o600).map_err(|e| StateError::io(&marker, e))?;
+    if read_result(layout, id)?.is_some() {
+        // It finished meanwhile (and its runner may have tidied before we wrote).
+        let _ = fs::remove_file(&marker);
+        return Ok(false);
+    }
 
     let pending = layout.queue_pending().join(job_file(id));
     let lock = JobLock::try_acquire(layout, id).map_err(|e| StateError::io(&pending, e))?;
     if let Some(lock) = lock {
-        if let Ok(bytes) = fs::read(&pending) {
-            if let Ok(job) = Job::parse(&bytes, id.as_str()) {
-                let result = JobResult::new(&job, Outcome::Cancelled, "cancelled", Value::Null);
-                write_result(layout, &result)?;
-                fsutil::remove_if_exists(&pending).map_err(|e| StateError::io(&pending, e))?;
-                let _ = fs::remove_file(&marker);
-            }
+        if let Ok(bytes) = fs::read(&pending)
+            && let Ok(job) = Job::parse(&bytes, id.as_str())
+        {
+            let result = JobResult::new(&job, Outcome::Cancelled, "cancelled", Value::Null);
+            write_result(layout, &result)?;
+            fsutil::remove_if_exists(&pending).map_err(|e| StateError::io(&pending, e))?;
+            let _ = fs::remove_file(&marker);
         }
         lock.finish();
     }
@@ -610,7 +615,7 @@ impl Schedule {
             return Err(format!("unsupported version {}", self.version));
         }
         match self.every {
-            Every::Interval { seconds } if seconds == 0 => {
+            Every::Interval { seconds: 0 } => {
                 return Err("interval must be at least 1 second".into());
             }
             Every::Daily { hour, minute } if hour > 23 || minute > 59 => {

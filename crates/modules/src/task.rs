@@ -66,7 +66,7 @@ pub fn list(panel: &Panel, actor: &Actor, state: Option<JobState>) -> Result<Vec
             break;
         }
     }
-    out.sort_by(|a, b| b.job.created.cmp(&a.job.created));
+    out.sort_by_key(|st| std::cmp::Reverse(st.job.created));
     Ok(out)
 }
 

@@ -423,3 +423,52 @@ fn rebuild_web_repairs_a_site_and_is_the_owners_to_ask() {
     assert_eq!(reply.status, 400, "{}", reply.body);
     assert_eq!(sb.tree_digest(), before);
 }
+
+#[test]
+fn the_tasks_page_shows_live_progress_and_cancels() {
+    use hs_testkit::browser::{Browser, screenshot_dir};
+
+    let sb = Sandbox::start();
+    let admin = sb.admin();
+    let alice = unique("uitask");
+    let password = sb.create_account(&admin, &alice, &format!("{alice}.test"));
+    let id = job_id("ui");
+    let reason = "<img src=x onerror=\"window.hsInjected=1\"><b class=evil>b</b>";
+    drop_job(
+        &sb,
+        &id,
+        probe(Some(&alice), 100, 200, 0),
+        ("admin", "admin"),
+        json!({ "reason": reason }),
+    );
+    let progress = queue(&sb, &format!("running/{id}.progress"));
+    wait_for("the job to start", Duration::from_secs(20), || progress.exists());
+
+    let browser = Browser::start();
+    browser.goto(&sb.info.user_url);
+    browser.type_into("form[data-form=login] input[name=username]", &alice);
+    browser.type_into("form[data-form=login] input[name=password]", &password);
+    browser.click("form[data-form=login] button[type=submit]");
+    browser.find("nav a[data-page=dashboard]");
+    browser.click("nav a[data-page=tasks]");
+    let bar = format!("document.querySelector('tr[data-key=\"{id}\"] progress')");
+    browser.find(&format!("tr[data-key=\"{id}\"] progress"));
+    let first = browser.script(&format!("return {bar}.value;"), json!([]));
+    let first = first.as_f64().unwrap();
+    // The page is not reloaded: only the event stream can move the bar.
+    browser.wait_until(&format!("{bar}.value >= {} ", first + 5.0), "the bar to move");
+    assert!(browser.text("main").contains("<b class=evil>"), "the reason shows as text");
+    let injected = browser.script(
+        "return document.querySelectorAll('main img, main b.evil').length \
+         + (window.hsInjected ? 100 : 0);",
+        json!([]),
+    );
+    assert_eq!(injected, json!(0));
+    browser.screenshot(&screenshot_dir().join("user-tasks.png"));
+
+    browser.click(&format!("tr[data-key=\"{id}\"] button"));
+    let state = format!("document.querySelector('tr[data-key=\"{id}\"] .state')");
+    browser.wait_until(&format!("{state}.textContent === 'cancelled'"), "cancelled shown");
+    let result = wait_done(&sb, &id, Duration::from_secs(10));
+    assert_eq!(result["outcome"], "cancelled");
+}
