@@ -12,10 +12,14 @@ use hs_modules::Panel;
 use hs_taskd::Runner;
 
 fn runner(dir: &std::path::Path) -> Runner {
+    runner_with(dir, Duration::from_millis(50))
+}
+
+fn runner_with(dir: &std::path::Path, retry_base: Duration) -> Runner {
     let layout = Layout::sandbox(dir);
     let config = PanelConfig::system_default("server.test".parse().unwrap());
     let pipeline = hs_services::pipeline(&layout, &config);
-    Runner::new(Panel::new(layout, config, pipeline), Duration::from_millis(50))
+    Runner::new(Panel::new(layout, config, pipeline), retry_base)
 }
 
 fn probe(steps: u32, fail_times: u32) -> Task {
@@ -86,17 +90,20 @@ fn a_job_left_in_running_is_resumed_and_a_held_one_is_not() {
 fn a_transient_failure_waits_in_pending_then_succeeds() {
     let dir = tempfile::tempdir().unwrap();
     let layout = Layout::sandbox(dir.path());
-    let r = runner(dir.path());
+    let r = runner_with(dir.path(), Duration::from_secs(2));
     let job = queue::enqueue(&layout, probe(1, 1), Requester::scheduler(), "flaky").unwrap();
 
+    let before = jiff::Timestamp::now();
     assert!(r.work_once());
     let st = queue::status(&layout, &job.id).unwrap().unwrap();
     assert_eq!(st.state, JobState::Pending);
     assert!(st.job.not_before.is_some());
     assert!(st.message.contains("planned failure 1"), "{}", st.message);
+    let wait = st.job.not_before.unwrap().duration_since(before);
+    assert!(wait >= jiff::SignedDuration::from_secs(2), "{wait:?}");
     // Not before its time.
     assert!(!r.work_once());
-    std::thread::sleep(Duration::from_millis(80));
+    std::thread::sleep(Duration::from_millis(2100));
     assert!(r.work_once());
     let st = queue::status(&layout, &job.id).unwrap().unwrap();
     assert_eq!(st.state, JobState::Succeeded);
