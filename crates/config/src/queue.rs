@@ -476,8 +476,18 @@ pub struct JobStatus {
 
 /// The job `id` wherever it is: done, running or pending. Invalid files are `None`.
 pub fn status(layout: &Layout, id: &JobId) -> Result<Option<JobStatus>, StateError> {
-    // Checked in the order a job moves, last place first, so a job moving while
-    // we look is found in its newer place or the next.
+    // A job moves (pending → running → pending for a retry → done) while we look:
+    // a look that missed it everywhere is repeated a few times.
+    for _ in 0..5 {
+        if let Some(st) = look(layout, id)? {
+            return Ok(Some(st));
+        }
+    }
+    Ok(None)
+}
+
+/// One look at every place a job can be, in the order it moves.
+fn look(layout: &Layout, id: &JobId) -> Result<Option<JobStatus>, StateError> {
     if let Some(st) = from_result(layout, id)? {
         return Ok(Some(st));
     }

@@ -15,6 +15,9 @@ use hs_taskd::Runner;
 
 /// How often the schedules are looked at.
 const SCHEDULE_EVERY: Duration = Duration::from_secs(1);
+/// Results (and rejected files) are kept this long, and looked at this often.
+const KEEP_RESULTS: Duration = Duration::from_secs(30 * 24 * 3600);
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
 fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
@@ -108,8 +111,13 @@ fn run() -> anyhow::Result<()> {
             })
             .context("starting a worker")?;
     }
+    let mut pruned: Option<std::time::Instant> = None;
     loop {
         runner.enqueue_due();
+        if pruned.is_none_or(|t| t.elapsed() >= PRUNE_EVERY) {
+            runner.prune(KEEP_RESULTS);
+            pruned = Some(std::time::Instant::now());
+        }
         std::thread::sleep(SCHEDULE_EVERY);
     }
 }

@@ -72,6 +72,30 @@ impl Runner {
         count
     }
 
+    /// Removes results and rejected files older than `max_age`; returns how many.
+    pub fn prune(&self, max_age: Duration) -> usize {
+        let layout = &self.panel.layout;
+        let mut removed = 0;
+        for dir in [layout.queue_done(), layout.queue_rejected()] {
+            let Ok(entries) = fs::read_dir(&dir) else { continue };
+            for entry in entries.flatten() {
+                let old = entry
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|t| SystemTime::now().duration_since(t).ok())
+                    .is_some_and(|age| age > max_age);
+                if old && fs::remove_file(entry.path()).is_ok() {
+                    removed += 1;
+                }
+            }
+        }
+        if removed > 0 {
+            tracing::info!(removed, "old job results pruned");
+        }
+        removed
+    }
+
     fn running_file(&self, id: &JobId) -> PathBuf {
         self.panel.layout.queue_running().join(queue::job_file(id))
     }

@@ -12,11 +12,12 @@
 //! 200 ms on a thread of its own.
 
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::IntoResponse;
 use hs_config::queue::{JobState, JobStatus, Task};
 use hs_modules::{Actor, Panel, task};
@@ -32,6 +33,9 @@ const STREAM_POLL: Duration = Duration::from_millis(200);
 const KEEPALIVE: Duration = Duration::from_secs(15);
 /// A stream ends after this long even if the job has not (the browser reconnects).
 const STREAM_MAX: Duration = Duration::from_secs(3600);
+/// Streams open at once in this hs-srvd (each holds a thread).
+const MAX_STREAMS: usize = 256;
+static OPEN_STREAMS: AtomicUsize = AtomicUsize::new(0);
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -96,9 +100,17 @@ fn events(c: &Call<'_>) -> Result<Reply, ApiError> {
     let actor = c.actor()?;
     // Refused here, before any byte is sent, if the caller may not see the job.
     let first = task::status(&c.app.panel, &actor, &input.id)?;
+    if OPEN_STREAMS.fetch_add(1, Ordering::SeqCst) >= MAX_STREAMS {
+        OPEN_STREAMS.fetch_sub(1, Ordering::SeqCst);
+        let msg = "too many progress streams are open; try again shortly";
+        return Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", msg));
+    }
     let (tx, rx) = mpsc::channel::<std::io::Result<Bytes>>(8);
     let panel = c.app.panel.clone();
-    std::thread::spawn(move || follow(&panel, &actor, &input.id, first, &tx));
+    std::thread::spawn(move || {
+        follow(&panel, &actor, &input.id, first, &tx);
+        OPEN_STREAMS.fetch_sub(1, Ordering::SeqCst);
+    });
 
     let mut response = Body::from_stream(EventStream(rx)).into_response();
     let headers = response.headers_mut();
