@@ -323,19 +323,17 @@ fn is_young(path: &Path) -> bool {
     }
 }
 
-/// Moves a file that must never run to `rejected/`, with the reason beside it.
+/// Moves a file that must never run to `rejected/`, with the reason beside it
+/// (written first, so whoever sees the file sees why).
 fn reject(rejected: &Path, path: &Path, reason: &str) {
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     if fs::create_dir_all(rejected).is_err() {
         return;
     }
-    let target = rejected.join(&name);
-    match fs::rename(path, &target) {
-        Ok(()) => {
-            tracing::warn!(file = %name, "job file rejected: {reason}");
-            let note = rejected.join(format!("{name}.reason"));
-            let _ = fsutil::write_atomic(&note, format!("{reason}\n").as_bytes(), 0o600);
-        }
+    let note = rejected.join(format!("{name}.reason"));
+    let _ = fsutil::write_atomic(&note, format!("{reason}\n").as_bytes(), 0o600);
+    match fs::rename(path, rejected.join(&name)) {
+        Ok(()) => tracing::warn!(file = %name, "job file rejected: {reason}"),
         Err(e) if e.kind() == io::ErrorKind::NotFound => {}
         Err(e) => tracing::error!(file = %name, "cannot move a rejected job file: {e}"),
     }
