@@ -9,6 +9,7 @@ mod cron_cmd;
 mod files_cmd;
 mod ftp_cmd;
 mod monitor;
+mod task_cmd;
 mod up;
 
 use std::io::Read;
@@ -83,6 +84,9 @@ enum Command {
     /// Files of an account (HS::FileManager), as the account's own user.
     #[command(subcommand)]
     Files(FilesCmd),
+    /// Jobs of hs-taskd's queue: list, status, cancel, watch, submit.
+    #[command(subcommand)]
+    Task(task_cmd::TaskCmd),
     /// Internal: become a sandbox's private cron (started by `up`).
     #[command(hide = true)]
     SandboxCron {
@@ -369,6 +373,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Cron(cmd) => cron_cmd::run(&panel, &admin, &out, cmd),
         Command::Ftp(cmd) => ftp_cmd::run(&panel, &admin, &op, &out, cmd),
         Command::Files(cmd) => files_cmd::run(&panel, &admin, &op, &out, cmd),
+        Command::Task(cmd) => task_cmd::run(&panel, &admin, &out, cmd),
         Command::Recover => {
             let n = account::recover(&panel)?;
             out.say(&serde_json::json!({ "recovered": n }), &format!("{n} operations recovered"))

@@ -1,7 +1,7 @@
 //! `hspanel up`: the sandbox in the foreground. Private nginx, PHP-FPM, named, MariaDB
 //! and cron, then
 //! hs-srvd; `sandbox.json` once everything answers; Ctrl-C stops it all.
-//! hs-srvd and hs-logd are supervised: if one dies it is started again (and
+//! hs-srvd, hs-logd and hs-taskd are supervised: if one dies it is started again (and
 //! recovers). A web daemon that exits is started again after a pause of
 //! [`RESTART_PAUSE`], so a crash loop does not spin and the monitor sees it down.
 
@@ -82,6 +82,7 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
     let result = (|| -> anyhow::Result<()> {
         let mut srvd = start_srvd(&root, &config)?;
         let mut logd = start_logd(&root)?;
+        let mut taskd = start_taskd(&root)?;
         write_sandbox_file(&layout, &config, &admin_password, srvd.id())?;
         println!("HS-Panel sandbox is up; details in {}", layout.sandbox_file().display());
 
@@ -96,6 +97,10 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
             if let Ok(Some(status)) = logd.try_wait() {
                 eprintln!("hs-logd exited ({status}); starting it again");
                 logd = start_logd(&root)?;
+            }
+            if let Ok(Some(status)) = taskd.try_wait() {
+                eprintln!("hs-taskd exited ({status}); starting it again");
+                taskd = start_taskd(&root)?;
             }
             for (daemon, since) in daemons.iter_mut().zip(down.iter_mut()) {
                 match since {
@@ -114,6 +119,7 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
                 }
             }
         }
+        stop_child(&mut taskd);
         stop_child(&mut logd);
         stop_child(&mut srvd);
         Ok(())
@@ -188,6 +194,22 @@ fn start_logd(root: &Path) -> anyhow::Result<Child> {
         .stderr(log)
         .spawn()
         .context("starting hs-logd")
+}
+
+/// hs-taskd, retrying transient failures after 300 ms (then 600, 1200, ...) so
+/// that a sandbox's tests see retries quickly.
+fn start_taskd(root: &Path) -> anyhow::Result<Child> {
+    let log_path = root.join("var/log/hspanel/hs-taskd.log");
+    let log = std::fs::OpenOptions::new().create(true).append(true).open(&log_path)?;
+    Command::new(panel_binary("hs-taskd")?)
+        .arg("--root")
+        .arg(root)
+        .args(["--retry-base-ms", "300"])
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .spawn()
+        .context("starting hs-taskd")
 }
 
 fn start_srvd(root: &Path, config: &PanelConfig) -> anyhow::Result<Child> {

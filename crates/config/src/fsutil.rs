@@ -146,6 +146,14 @@ impl FileLock {
     }
 }
 
+impl FileLock {
+    /// The inode of the locked file, to check that its path still names it.
+    pub fn inode(&self) -> io::Result<u64> {
+        use std::os::unix::fs::MetadataExt;
+        Ok(self.file.metadata()?.ino())
+    }
+}
+
 impl Drop for FileLock {
     fn drop(&mut self) {
         // Closing the descriptor releases the lock too; unlocking first is explicit.

@@ -129,6 +129,40 @@ impl Layout {
         self.path("var/hspanel/queue")
     }
 
+    /// hs-taskd's queue (see `hs_config::queue`): jobs waiting to run.
+    pub fn queue_pending(&self) -> PathBuf {
+        self.queue().join("pending")
+    }
+
+    /// Jobs a runner has claimed, with their progress files.
+    pub fn queue_running(&self) -> PathBuf {
+        self.queue().join("running")
+    }
+
+    /// Results: `done/{job_id}.json`.
+    pub fn queue_done(&self) -> PathBuf {
+        self.queue().join("done")
+    }
+
+    /// Job files that failed validation, moved aside and never run.
+    pub fn queue_rejected(&self) -> PathBuf {
+        self.queue().join("rejected")
+    }
+
+    /// Per-job locks and cancel requests.
+    pub fn queue_control(&self) -> PathBuf {
+        self.queue().join("control")
+    }
+
+    /// Recurring work hs-taskd enqueues when due.
+    pub fn queue_schedules(&self) -> PathBuf {
+        self.queue().join("schedules")
+    }
+
+    pub fn taskd_pid(&self) -> PathBuf {
+        self.path("run/hspanel/hs-taskd.pid")
+    }
+
     // --- panel installation --------------------------------------------------------
 
     pub fn templates(&self) -> PathBuf {

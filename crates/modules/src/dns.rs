@@ -431,6 +431,17 @@ pub fn domain_removed(panel: &Panel, user: &Username, domain: &DomainName) -> Re
     Ok(())
 }
 
+/// Writes a zone's file again from its state, with a new serial, and reloads it
+/// (hs-taskd's `rebuild_dns`). `Ok(false)` when the domain has no zone. The
+/// caller holds the account lock; idempotent.
+pub fn rewrite_zone(panel: &Panel, user: &Username, domain: &DomainName) -> Result<bool> {
+    let Some(previous) = zone::read(&panel.layout, user, domain)? else {
+        return Ok(false);
+    };
+    commit(panel, &previous, previous.clone())?;
+    Ok(true)
+}
+
 /// Writes the panel's include into `named.conf.local` (once) and the zone
 /// declarations if they are missing. Run at start-up, before named starts.
 pub fn install_layout(panel: &Panel) -> Result<()> {

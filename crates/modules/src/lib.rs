@@ -20,6 +20,7 @@ pub mod ftp;
 pub mod monitor;
 pub mod plan;
 pub mod system;
+pub mod task;
 pub mod web;
 
 pub use context::{Actor, Panel};

@@ -490,6 +490,29 @@ impl Client {
         reply(request.call())
     }
 
+    /// `GET /api/{action}?{query}` read as it arrives (server-sent events): the
+    /// status, the `Content-Type`, and the body's reader.
+    pub fn stream(
+        &self,
+        action: &str,
+        query: &str,
+    ) -> (u16, String, Box<dyn std::io::BufRead + Send>) {
+        let mut request = self.agent.get(format!("{}/api/{action}?{query}", self.base));
+        if let Some(token) = &self.token {
+            request = request.header("Authorization", format!("Bearer {token}"));
+        }
+        let response = request.call().unwrap();
+        let status = response.status().as_u16();
+        let kind = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let reader = response.into_body().into_reader();
+        (status, kind, Box::new(std::io::BufReader::new(reader)))
+    }
+
     pub fn get_raw(&self, path: &str) -> (u16, String) {
         match self.agent.get(format!("{}{path}", self.base)).call() {
             Ok(mut r) => (r.status().as_u16(), r.body_mut().read_to_string().unwrap_or_default()),

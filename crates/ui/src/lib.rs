@@ -38,6 +38,7 @@ pub const PAGES: &[(&str, &str)] = &[
     ("databases", include_str!("../assets/pages/databases.js")),
     ("files", include_str!("../assets/pages/files.js")),
     ("security", include_str!("../assets/pages/security.js")),
+    ("tasks", include_str!("../assets/pages/tasks.js")),
 ];
 
 const INDEX_TEMPLATE: &str = include_str!("../assets/index.html");

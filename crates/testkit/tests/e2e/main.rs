@@ -13,5 +13,6 @@ mod ftp;
 mod isolation;
 mod monitor;
 mod resilience;
+mod taskd;
 mod ui;
 mod validation;
