@@ -9,6 +9,7 @@ mod cron_cmd;
 mod files_cmd;
 mod ftp_cmd;
 mod monitor;
+mod plugin_cmd;
 mod up;
 
 use std::io::Read;
@@ -25,6 +26,7 @@ use hs_types::{
     DbHost, DbName, DbPrivilege, DbUser, DomainName, HostLabel, Password, PlanName, RedirectStatus,
     RedirectUrl, Username,
 };
+use plugin_cmd::PluginCmd;
 use serde::Serialize;
 
 #[derive(Parser)]
@@ -83,6 +85,9 @@ enum Command {
     /// Files of an account (HS::FileManager), as the account's own user.
     #[command(subcommand)]
     Files(FilesCmd),
+    /// Plugins: list, hook points, enable, disable.
+    #[command(subcommand)]
+    Plugin(PluginCmd),
     /// Internal: become a sandbox's private cron (started by `up`).
     #[command(hide = true)]
     SandboxCron {
@@ -361,14 +366,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let config = PanelConfig::read(&layout.panel_config())?;
     let panel = local_panel(layout, config);
     let out = Out { json: cli.json };
-    let admin = Actor::admin("root");
     let op = format!("cli-{}", std::process::id());
+    // The operation id travels with the actor, so plugin hooks receive it.
+    let admin = Actor::admin("root").in_op(&op);
 
     match cli.command {
         Command::Up | Command::Init { .. } | Command::SandboxCron { .. } => Ok(()),
         Command::Cron(cmd) => cron_cmd::run(&panel, &admin, &out, cmd),
         Command::Ftp(cmd) => ftp_cmd::run(&panel, &admin, &op, &out, cmd),
         Command::Files(cmd) => files_cmd::run(&panel, &admin, &op, &out, cmd),
+        Command::Plugin(cmd) => plugin_cmd::run(&panel, &admin, &out, cmd),
         Command::Recover => {
             let n = account::recover(&panel)?;
             out.say(&serde_json::json!({ "recovered": n }), &format!("{n} operations recovered"))

@@ -15,6 +15,7 @@ pub mod journal;
 pub mod layout;
 pub mod locks;
 pub mod panel;
+pub mod plugin;
 pub mod render;
 pub mod state;
 pub mod templates;

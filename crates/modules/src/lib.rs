@@ -17,8 +17,10 @@ pub mod domain;
 pub mod error;
 pub mod fileman;
 pub mod ftp;
+pub mod hooks;
 pub mod monitor;
 pub mod plan;
+pub mod plugins;
 pub mod system;
 pub mod web;
 

@@ -37,6 +37,7 @@ pub const PAGES: &[(&str, &str)] = &[
     ("databases", include_str!("../assets/pages/databases.js")),
     ("files", include_str!("../assets/pages/files.js")),
     ("security", include_str!("../assets/pages/security.js")),
+    ("plugins", include_str!("../assets/pages/plugins.js")),
 ];
 
 const INDEX_TEMPLATE: &str = include_str!("../assets/index.html");
