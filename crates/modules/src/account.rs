@@ -76,7 +76,13 @@ pub fn create(
     req: CreateAccount,
     op_id: &str,
 ) -> Result<AccountView> {
-    let event = serde_json::json!({ "username": &req.username, "domain": &req.domain, "plan": &req.plan, "reseller": req.reseller, "max_accounts": req.max_accounts });
+    let event = serde_json::json!({
+        "username": &req.username,
+        "domain": &req.domain,
+        "plan": &req.plan,
+        "reseller": req.reseller,
+        "max_accounts": req.max_accounts,
+    });
     crate::hooks::around(panel, actor, "createacct", event, || create_now(panel, actor, req, op_id))
 }
 

@@ -100,7 +100,12 @@ pub fn list(panel: &Panel, actor: &Actor, user: &Username) -> Result<CronView> {
 }
 
 pub fn add(panel: &Panel, actor: &Actor, user: &Username, job: NewJob) -> Result<JobView> {
-    let event = serde_json::json!({ "username": user, "schedule": &job.schedule, "command": &job.command, "comment": job.comment.as_ref().and_then(|c| c.0.as_ref()) });
+    let event = serde_json::json!({
+        "username": user,
+        "schedule": &job.schedule,
+        "command": &job.command,
+        "comment": job.comment.as_ref().and_then(|c| c.0.as_ref()),
+    });
     crate::hooks::around(panel, actor, "addcron", event, || add_now(panel, actor, user, job))
 }
 
@@ -124,7 +129,13 @@ pub fn edit(
     id: u32,
     edit: JobChange,
 ) -> Result<JobView> {
-    let event = serde_json::json!({ "username": user, "id": id, "schedule": &edit.schedule, "command": &edit.command, "comment": edit.comment.as_ref().map(|c| c.0.as_ref()) });
+    let event = serde_json::json!({
+        "username": user,
+        "id": id,
+        "schedule": &edit.schedule,
+        "command": &edit.command,
+        "comment": edit.comment.as_ref().map(|c| c.0.as_ref()),
+    });
     crate::hooks::around(panel, actor, "editcron", event, || edit_now(panel, actor, user, id, edit))
 }
 

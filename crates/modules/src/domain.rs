@@ -352,7 +352,12 @@ pub fn set_redirect(
     name: &DomainName,
     redirect: Option<(RedirectUrl, RedirectStatus)>,
 ) -> Result<DomainView> {
-    let event = serde_json::json!({ "username": user, "domain": name, "url": redirect.as_ref().map(|r| &r.0), "status": redirect.as_ref().map(|r| &r.1) });
+    let event = serde_json::json!({
+        "username": user,
+        "domain": name,
+        "url": redirect.as_ref().map(|r| &r.0),
+        "status": redirect.as_ref().map(|r| &r.1),
+    });
     crate::hooks::around(panel, actor, "setredirect", event, || {
         set_redirect_now(panel, actor, user, name, redirect)
     })

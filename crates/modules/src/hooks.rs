@@ -178,7 +178,8 @@ pub fn around<T: Serialize>(
     let pre_event = event("pre", None);
     for plugin in active.iter().filter(|p| p.manifest.hooks.contains_key(&pre)) {
         if let Err(message) = run_hook(panel, plugin, &pre, &pre_event) {
-            tracing::info!(op = %op_id, plugin = %plugin.manifest.name, hook = %pre, "vetoed: {message}");
+            let name = &plugin.manifest.name;
+            tracing::info!(op = %op_id, plugin = %name, hook = %pre, "vetoed: {message}");
             return Err(ModuleError::Vetoed(format!(
                 "refused by plugin {}: {message}",
                 plugin.manifest.name
@@ -191,7 +192,8 @@ pub fn around<T: Serialize>(
     let post_event = event("post", Some(&result));
     for plugin in active.iter().filter(|p| p.manifest.hooks.contains_key(&post)) {
         if let Err(message) = run_hook(panel, plugin, &post, &post_event) {
-            tracing::warn!(op = %op_id, plugin = %plugin.manifest.name, hook = %post, "failed: {message}");
+            let name = &plugin.manifest.name;
+            tracing::warn!(op = %op_id, plugin = %name, hook = %post, "failed: {message}");
             plugins::record_alert(panel, &plugin.manifest.name, &post, &op_id, &message);
         }
     }

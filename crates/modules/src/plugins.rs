@@ -107,7 +107,8 @@ pub fn prepare(panel: &Panel) -> usize {
                 if let Err(e) = data_dir(panel, plugin) {
                     tracing::warn!(plugin = %f.name, "no data folder: {e}");
                 }
-                tracing::info!(plugin = %f.name, hooks = plugin.manifest.hooks.len(), "plugin loaded");
+                let hooks = plugin.manifest.hooks.len();
+                tracing::info!(plugin = %f.name, hooks, "plugin loaded");
             }
             Err(reason) => tracing::warn!(plugin = %f.name, "plugin refused: {reason}"),
         }

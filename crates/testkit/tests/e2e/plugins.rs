@@ -255,6 +255,34 @@ fn broken_plugins_are_refused_and_hooks_have_time_limits() {
     let log = std::fs::read_to_string(sandbox.layout_path("var/log/hspanel/hs-srvd.log")).unwrap();
     assert!(log.contains("plugin refused"), "hs-srvd did not report the broken plugins");
 
+    // Programs run as nobody; root only for a manifest the administrator approved.
+    let whoami = "#!/bin/sh\ncat >/dev/null\necho \"{\\\"uid\\\":$(id -u)}\"\n";
+    let route = r#""routes":[{"path":"whoami","exec":"bin/whoami"}]"#;
+    write_plugin(
+        &sandbox,
+        "plain",
+        &format!(r#"{{"name":"plain",{route}}}"#),
+        &[("bin/whoami", whoami)],
+    );
+    let rooted = format!(r#"{{"name":"rooted","run_as":"root",{route}}}"#);
+    write_plugin(&sandbox, "rooted", &rooted, &[("bin/whoami", whoami)]);
+    assert_eq!(ok(admin.get("plugin/plain/whoami", ""))["uid"], 65534);
+    let status = |admin: &Client| ok(admin.get("plugin/list", ""))["plugins"].clone();
+    let rooted_status = |admin: &Client| {
+        let list = json!({ "plugins": status(admin) });
+        plugin(&list, "rooted")["status"].as_str().unwrap().to_string()
+    };
+    assert_eq!(rooted_status(&admin), "needs_root_approval");
+    assert_eq!(admin.get("plugin/rooted/whoami", "").status, 404);
+    assert_eq!(admin.call("plugin/enable", json!({ "name": "rooted" })).status, 400);
+    ok(admin.call("plugin/enable", json!({ "name": "rooted", "allow_root": true })));
+    assert_eq!(ok(admin.get("plugin/rooted/whoami", ""))["uid"], 0);
+    // A changed manifest needs a new approval.
+    let dir = sandbox.layout_path("usr/local/hspanel/plugins/rooted");
+    std::fs::write(dir.join("plugin.json"), format!("{rooted}\n")).unwrap();
+    assert_eq!(rooted_status(&admin), "needs_root_approval");
+    assert_eq!(admin.get("plugin/rooted/whoami", "").status, 404);
+
     // A failing post_ hook undoes nothing and is shown to the administrator.
     write_plugin(
         &sandbox,
