@@ -273,6 +273,33 @@ mod tests {
         assert!(!is_hook_name("pre_nothing"));
     }
 
+    /// Every wrapped entry point names a live point, and every live point is wrapped.
+    #[test]
+    fn points_match_the_wrapped_entry_points() {
+        let sources = [
+            include_str!("account.rs"),
+            include_str!("plan.rs"),
+            include_str!("domain.rs"),
+            include_str!("dns.rs"),
+            include_str!("cron.rs"),
+            include_str!("database.rs"),
+            include_str!("ftp.rs"),
+        ];
+        let mut wrapped = Vec::new();
+        for source in sources {
+            let flat: String = source.chars().filter(|c| !c.is_whitespace()).collect();
+            for piece in flat.split("hooks::around(panel,actor,\"").skip(1) {
+                wrapped.push(piece.split('"').next().unwrap().to_string());
+            }
+        }
+        for name in &wrapped {
+            assert!(find(name).is_some_and(|p| !p.planned), "{name} is not a live hook point");
+        }
+        for p in POINTS.iter().filter(|p| !p.planned) {
+            assert!(wrapped.iter().any(|w| w == p.action), "nothing fires {}", p.action);
+        }
+    }
+
     #[test]
     fn messages() {
         let cases: &[(&str, &str, &str)] = &[
