@@ -45,6 +45,7 @@ pub struct Cmd {
     stdin: Option<Vec<u8>>,
     uid_gid: Option<(u32, u32)>,
     timeout: Duration,
+    dir: Option<PathBuf>,
 }
 
 impl Cmd {
@@ -57,6 +58,7 @@ impl Cmd {
             stdin: None,
             uid_gid: None,
             timeout: Duration::from_secs(60),
+            dir: None,
         })
     }
 
@@ -83,6 +85,12 @@ impl Cmd {
     /// Runs the program as this uid and gid (no supplementary groups).
     pub fn as_user(mut self, uid: u32, gid: u32) -> Cmd {
         self.uid_gid = Some((uid, gid));
+        self
+    }
+
+    /// Runs the program in this folder (default: the caller's).
+    pub fn current_dir(mut self, dir: impl Into<PathBuf>) -> Cmd {
+        self.dir = Some(dir.into());
         self
     }
 
@@ -146,6 +154,9 @@ impl Cmd {
         if let Some((uid, gid)) = self.uid_gid {
             command.uid(uid).gid(gid);
         }
+        if let Some(dir) = &self.dir {
+            command.current_dir(dir);
+        }
 
         let mut child =
             command.spawn().map_err(|source| ExecError::Spawn { program: name.clone(), source })?;
@@ -164,6 +175,13 @@ impl Cmd {
             match child.try_wait() {
                 Ok(Some(status)) => break status,
                 Ok(None) if Instant::now() >= deadline => {
+                    // The whole process group: a script's children die with it.
+                    if let Ok(pid) = i32::try_from(child.id()) {
+                        let _ = nix::sys::signal::killpg(
+                            nix::unistd::Pid::from_raw(pid),
+                            nix::sys::signal::Signal::SIGKILL,
+                        );
+                    }
                     let _ = child.kill();
                     let _ = child.wait();
                     let secs = self.timeout.as_secs();
@@ -255,6 +273,13 @@ mod tests {
 
         let slow = Cmd::new("sleep").unwrap().arg("5").timeout(Duration::from_millis(100));
         assert!(matches!(slow.run().unwrap_err(), ExecError::Timeout { .. }));
+
+        // A time limit stops the program's children too (its process group).
+        let started = Instant::now();
+        let script = Cmd::new("sh").unwrap().args(["-c", "sleep 30 & sleep 30; wait"]);
+        let err = script.timeout(Duration::from_millis(200)).run().unwrap_err();
+        assert!(matches!(err, ExecError::Timeout { .. }));
+        assert!(started.elapsed() < Duration::from_secs(5));
     }
 
     #[test]

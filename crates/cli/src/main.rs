@@ -10,6 +10,7 @@ mod files_cmd;
 mod ftp_cmd;
 mod monitor;
 mod task_cmd;
+mod plugin_cmd;
 mod up;
 
 use std::io::Read;
@@ -26,6 +27,7 @@ use hs_types::{
     DbHost, DbName, DbPrivilege, DbUser, DomainName, HostLabel, Password, PlanName, RedirectStatus,
     RedirectUrl, Username,
 };
+use plugin_cmd::PluginCmd;
 use serde::Serialize;
 
 #[derive(Parser)]
@@ -87,6 +89,9 @@ enum Command {
     /// Jobs of hs-taskd's queue: list, status, cancel, watch, submit.
     #[command(subcommand)]
     Task(task_cmd::TaskCmd),
+    /// Plugins: list, hook points, enable, disable.
+    #[command(subcommand)]
+    Plugin(PluginCmd),
     /// Internal: become a sandbox's private cron (started by `up`).
     #[command(hide = true)]
     SandboxCron {
@@ -365,8 +370,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let config = PanelConfig::read(&layout.panel_config())?;
     let panel = local_panel(layout, config);
     let out = Out { json: cli.json };
-    let admin = Actor::admin("root");
     let op = format!("cli-{}", std::process::id());
+    // The operation id travels with the actor, so plugin hooks receive it.
+    let admin = Actor::admin("root").in_op(&op);
 
     match cli.command {
         Command::Up | Command::Init { .. } | Command::SandboxCron { .. } => Ok(()),
@@ -374,6 +380,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Ftp(cmd) => ftp_cmd::run(&panel, &admin, &op, &out, cmd),
         Command::Files(cmd) => files_cmd::run(&panel, &admin, &op, &out, cmd),
         Command::Task(cmd) => task_cmd::run(&panel, &admin, &out, cmd),
+        Command::Plugin(cmd) => plugin_cmd::run(&panel, &admin, &out, cmd),
         Command::Recover => {
             let n = account::recover(&panel)?;
             out.say(&serde_json::json!({ "recovered": n }), &format!("{n} operations recovered"))

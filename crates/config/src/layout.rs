@@ -205,6 +205,26 @@ impl Layout {
         self.path("usr/local/hspanel/plugins")
     }
 
+    /// One plugin's folder: `plugin.json` and its programs.
+    pub fn plugin_dir(&self, name: &hs_types::PluginName) -> PathBuf {
+        self.plugins().join(name.as_str())
+    }
+
+    /// Which plugins are disabled and which may run as root.
+    pub fn plugin_states(&self) -> PathBuf {
+        self.path("etc/hspanel/plugins.yaml")
+    }
+
+    /// A plugin's own writable folder (owned by the user its programs run as).
+    pub fn plugin_data(&self, name: &hs_types::PluginName) -> PathBuf {
+        self.path("var/hspanel/plugins").join(name.as_str())
+    }
+
+    /// Failed `post_` hooks, one JSON line each, shown to the administrator.
+    pub fn plugin_alerts(&self) -> PathBuf {
+        self.panel_logs().join("plugins/alerts.jsonl")
+    }
+
     pub fn share(&self) -> PathBuf {
         self.path("usr/local/hspanel/share")
     }

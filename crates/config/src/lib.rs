@@ -16,6 +16,7 @@ pub mod layout;
 pub mod locks;
 pub mod panel;
 pub mod queue;
+pub mod plugin;
 pub mod render;
 pub mod state;
 pub mod templates;

@@ -81,6 +81,22 @@ pub fn create(
     req: CreateAccount,
     op_id: &str,
 ) -> Result<AccountView> {
+    let event = serde_json::json!({
+        "username": &req.username,
+        "domain": &req.domain,
+        "plan": &req.plan,
+        "reseller": req.reseller,
+        "max_accounts": req.max_accounts,
+    });
+    crate::hooks::around(panel, actor, "createacct", event, || create_now(panel, actor, req, op_id))
+}
+
+fn create_now(
+    panel: &Panel,
+    actor: &Actor,
+    req: CreateAccount,
+    op_id: &str,
+) -> Result<AccountView> {
     let owner = actor.as_owner()?;
     if req.reseller && actor.role != Role::Admin {
         return Err(ModuleError::Forbidden("only administrators create resellers".into()));
@@ -333,6 +349,13 @@ pub fn list(panel: &Panel, actor: &Actor) -> Result<Vec<AccountView>> {
 }
 
 pub fn suspend(panel: &Panel, actor: &Actor, user: &Username, reason: &str) -> Result<AccountView> {
+    let event = serde_json::json!({ "username": user, "reason": reason });
+    crate::hooks::around(panel, actor, "suspendacct", event, || {
+        suspend_now(panel, actor, user, reason)
+    })
+}
+
+fn suspend_now(panel: &Panel, actor: &Actor, user: &Username, reason: &str) -> Result<AccountView> {
     if actor.role == Role::User {
         return Err(ModuleError::Forbidden("account holders cannot suspend accounts".into()));
     }
@@ -341,6 +364,11 @@ pub fn suspend(panel: &Panel, actor: &Actor, user: &Username, reason: &str) -> R
 }
 
 pub fn unsuspend(panel: &Panel, actor: &Actor, user: &Username) -> Result<AccountView> {
+    let event = serde_json::json!({ "username": user });
+    crate::hooks::around(panel, actor, "unsuspendacct", event, || unsuspend_now(panel, actor, user))
+}
+
+fn unsuspend_now(panel: &Panel, actor: &Actor, user: &Username) -> Result<AccountView> {
     if actor.role == Role::User {
         return Err(ModuleError::Forbidden("account holders cannot unsuspend accounts".into()));
     }
@@ -443,6 +471,18 @@ pub fn change_plan(
     user: &Username,
     plan: &PlanName,
 ) -> Result<AccountView> {
+    let event = serde_json::json!({ "username": user, "plan": plan });
+    crate::hooks::around(panel, actor, "changepackage", event, || {
+        change_plan_now(panel, actor, user, plan)
+    })
+}
+
+fn change_plan_now(
+    panel: &Panel,
+    actor: &Actor,
+    user: &Username,
+    plan: &PlanName,
+) -> Result<AccountView> {
     if actor.role == Role::User {
         return Err(ModuleError::Forbidden("account holders cannot change their plan".into()));
     }
@@ -464,6 +504,18 @@ pub fn change_password(
     user: &Username,
     password: &Password,
 ) -> Result<()> {
+    let event = serde_json::json!({ "username": user });
+    crate::hooks::around(panel, actor, "passwdacct", event, || {
+        change_password_now(panel, actor, user, password)
+    })
+}
+
+fn change_password_now(
+    panel: &Panel,
+    actor: &Actor,
+    user: &Username,
+    password: &Password,
+) -> Result<()> {
     password.check_not_containing(user.as_str())?;
     let hash = hs_auth::hash_password(password)?;
     let _lock = locks::account(&panel.layout, user)?;
@@ -478,6 +530,13 @@ pub fn change_password(
 
 /// Removes everything the account owned and nothing of anyone else's.
 pub fn terminate(panel: &Panel, actor: &Actor, user: &Username, op_id: &str) -> Result<()> {
+    let event = serde_json::json!({ "username": user });
+    crate::hooks::around(panel, actor, "killacct", event, || {
+        terminate_now(panel, actor, user, op_id)
+    })
+}
+
+fn terminate_now(panel: &Panel, actor: &Actor, user: &Username, op_id: &str) -> Result<()> {
     if actor.role == Role::User {
         return Err(ModuleError::Forbidden("account holders cannot terminate accounts".into()));
     }

@@ -50,20 +50,29 @@ impl Panel {
     }
 }
 
-/// Who is asking: the administrator, a reseller, or an account holder.
+/// Who is asking: the administrator, a reseller, or an account holder; and the
+/// operation id of the request, which plugin hooks receive.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Actor {
     pub name: String,
     pub role: Role,
+    /// The operation this actor acts in (the API's `op-…`, the CLI's `cli-…`).
+    pub op_id: Option<String>,
 }
 
 impl Actor {
     pub fn admin(name: &str) -> Actor {
-        Actor { name: name.to_string(), role: Role::Admin }
+        Actor { name: name.to_string(), role: Role::Admin, op_id: None }
     }
 
     pub fn user(name: &Username) -> Actor {
-        Actor { name: name.as_str().to_string(), role: Role::User }
+        Actor { name: name.as_str().to_string(), role: Role::User, op_id: None }
+    }
+
+    /// The same actor, acting in operation `op_id`.
+    pub fn in_op(mut self, op_id: &str) -> Actor {
+        self.op_id = Some(op_id.to_string());
+        self
     }
 
     /// The owner that accounts created by this actor get.

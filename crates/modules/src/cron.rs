@@ -100,6 +100,16 @@ pub fn list(panel: &Panel, actor: &Actor, user: &Username) -> Result<CronView> {
 }
 
 pub fn add(panel: &Panel, actor: &Actor, user: &Username, job: NewJob) -> Result<JobView> {
+    let event = serde_json::json!({
+        "username": user,
+        "schedule": &job.schedule,
+        "command": &job.command,
+        "comment": job.comment.as_ref().and_then(|c| c.0.as_ref()),
+    });
+    crate::hooks::around(panel, actor, "addcron", event, || add_now(panel, actor, user, job))
+}
+
+fn add_now(panel: &Panel, actor: &Actor, user: &Username, job: NewJob) -> Result<JobView> {
     let id = change(panel, actor, user, |account, table| {
         check_limit(panel, account, table.jobs.len() + 1)?;
         let id = table.next_id;
@@ -113,6 +123,23 @@ pub fn add(panel: &Panel, actor: &Actor, user: &Username, job: NewJob) -> Result
 }
 
 pub fn edit(
+    panel: &Panel,
+    actor: &Actor,
+    user: &Username,
+    id: u32,
+    edit: JobChange,
+) -> Result<JobView> {
+    let event = serde_json::json!({
+        "username": user,
+        "id": id,
+        "schedule": &edit.schedule,
+        "command": &edit.command,
+        "comment": edit.comment.as_ref().map(|c| c.0.as_ref()),
+    });
+    crate::hooks::around(panel, actor, "editcron", event, || edit_now(panel, actor, user, id, edit))
+}
+
+fn edit_now(
     panel: &Panel,
     actor: &Actor,
     user: &Username,
@@ -137,6 +164,11 @@ pub fn edit(
 }
 
 pub fn delete(panel: &Panel, actor: &Actor, user: &Username, id: u32) -> Result<()> {
+    let event = serde_json::json!({ "username": user, "id": id });
+    crate::hooks::around(panel, actor, "removecron", event, || delete_now(panel, actor, user, id))
+}
+
+fn delete_now(panel: &Panel, actor: &Actor, user: &Username, id: u32) -> Result<()> {
     change(panel, actor, user, |_, table| {
         let before = table.jobs.len();
         table.jobs.retain(|j| j.id != id);
@@ -151,6 +183,18 @@ pub fn delete(panel: &Panel, actor: &Actor, user: &Username, id: u32) -> Result<
 
 /// Sets where cron mails the jobs' output; `None` discards it.
 pub fn set_mailto(
+    panel: &Panel,
+    actor: &Actor,
+    user: &Username,
+    mailto: Option<EmailAddress>,
+) -> Result<CronView> {
+    let event = serde_json::json!({ "username": user, "mailto": &mailto });
+    crate::hooks::around(panel, actor, "setcronmailto", event, || {
+        set_mailto_now(panel, actor, user, mailto)
+    })
+}
+
+fn set_mailto_now(
     panel: &Panel,
     actor: &Actor,
     user: &Username,

@@ -127,6 +127,18 @@ pub fn create_db(
     user: &Username,
     name: DbName,
 ) -> Result<DatabaseView> {
+    let event = serde_json::json!({ "username": user, "name": &name });
+    crate::hooks::around(panel, actor, "createdb", event, || {
+        create_db_now(panel, actor, user, name)
+    })
+}
+
+fn create_db_now(
+    panel: &Panel,
+    actor: &Actor,
+    user: &Username,
+    name: DbName,
+) -> Result<DatabaseView> {
     check_prefix(user, name.is_owned_by(user), "database names")?;
     let _lock = locks::account(&panel.layout, user)?;
     let account = load_active(panel, actor, user)?;
@@ -158,6 +170,13 @@ pub fn create_db(
 
 /// Drops the database with its data, and every grant on it.
 pub fn delete_db(panel: &Panel, actor: &Actor, user: &Username, name: &DbName) -> Result<()> {
+    let event = serde_json::json!({ "username": user, "name": name });
+    crate::hooks::around(panel, actor, "deletedb", event, || {
+        delete_db_now(panel, actor, user, name)
+    })
+}
+
+fn delete_db_now(panel: &Panel, actor: &Actor, user: &Username, name: &DbName) -> Result<()> {
     let _lock = locks::account(&panel.layout, user)?;
     load_active(panel, actor, user)?;
     let mut admin = connect(panel)?;
@@ -172,6 +191,19 @@ pub fn delete_db(panel: &Panel, actor: &Actor, user: &Username, name: &DbName) -
 }
 
 pub fn create_user(
+    panel: &Panel,
+    actor: &Actor,
+    user: &Username,
+    name: DbUser,
+    password: &Password,
+) -> Result<DbUserView> {
+    let event = serde_json::json!({ "username": user, "name": &name });
+    crate::hooks::around(panel, actor, "createdbuser", event, || {
+        create_user_now(panel, actor, user, name, password)
+    })
+}
+
+fn create_user_now(
     panel: &Panel,
     actor: &Actor,
     user: &Username,
@@ -210,6 +242,13 @@ pub fn create_user(
 }
 
 pub fn delete_user(panel: &Panel, actor: &Actor, user: &Username, name: &DbUser) -> Result<()> {
+    let event = serde_json::json!({ "username": user, "name": name });
+    crate::hooks::around(panel, actor, "deletedbuser", event, || {
+        delete_user_now(panel, actor, user, name)
+    })
+}
+
+fn delete_user_now(panel: &Panel, actor: &Actor, user: &Username, name: &DbUser) -> Result<()> {
     let _lock = locks::account(&panel.layout, user)?;
     load_active(panel, actor, user)?;
     let mut admin = connect(panel)?;
@@ -225,6 +264,19 @@ pub fn delete_user(panel: &Panel, actor: &Actor, user: &Username, name: &DbUser)
 }
 
 pub fn change_password(
+    panel: &Panel,
+    actor: &Actor,
+    user: &Username,
+    name: &DbUser,
+    password: &Password,
+) -> Result<()> {
+    let event = serde_json::json!({ "username": user, "name": name });
+    crate::hooks::around(panel, actor, "passwddbuser", event, || {
+        change_password_now(panel, actor, user, name, password)
+    })
+}
+
+fn change_password_now(
     panel: &Panel,
     actor: &Actor,
     user: &Username,
@@ -250,11 +302,41 @@ pub fn grant(
     db: &DbName,
     privileges: &[DbPrivilege],
 ) -> Result<DbUserView> {
+    let event =
+        serde_json::json!({ "username": user, "user": name, "db": db, "privileges": privileges });
+    crate::hooks::around(panel, actor, "grantdb", event, || {
+        grant_now(panel, actor, user, name, db, privileges)
+    })
+}
+
+fn grant_now(
+    panel: &Panel,
+    actor: &Actor,
+    user: &Username,
+    name: &DbUser,
+    db: &DbName,
+    privileges: &[DbPrivilege],
+) -> Result<DbUserView> {
     change_grant(panel, actor, user, name, db, privileges, true)
 }
 
 /// Takes `privileges` (or ALL) on one of the account's databases from one of its users.
 pub fn revoke(
+    panel: &Panel,
+    actor: &Actor,
+    user: &Username,
+    name: &DbUser,
+    db: &DbName,
+    privileges: &[DbPrivilege],
+) -> Result<DbUserView> {
+    let event =
+        serde_json::json!({ "username": user, "user": name, "db": db, "privileges": privileges });
+    crate::hooks::around(panel, actor, "revokedb", event, || {
+        revoke_now(panel, actor, user, name, db, privileges)
+    })
+}
+
+fn revoke_now(
     panel: &Panel,
     actor: &Actor,
     user: &Username,
@@ -348,6 +430,19 @@ pub fn list(panel: &Panel, actor: &Actor, user: &Username) -> Result<DatabasesVi
 /// Replaces the remote addresses a database user may connect from. New accounts
 /// get the user's password hash, lock state and grants; dropped ones go.
 pub fn set_remote_hosts(
+    panel: &Panel,
+    actor: &Actor,
+    user: &Username,
+    name: &DbUser,
+    hosts: Vec<DbHost>,
+) -> Result<DbUserView> {
+    let event = serde_json::json!({ "username": user, "name": name, "hosts": &hosts });
+    crate::hooks::around(panel, actor, "setdbremotehosts", event, || {
+        set_remote_hosts_now(panel, actor, user, name, hosts)
+    })
+}
+
+fn set_remote_hosts_now(
     panel: &Panel,
     actor: &Actor,
     user: &Username,

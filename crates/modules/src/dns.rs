@@ -55,7 +55,7 @@ const SUBDOMAINS: &str = "subdomain";
 /// A record as a client sends it: `{type, name, value, ttl, priority}`. `name` is
 /// relative to the zone (`@` for the apex) or absolute inside it; MX and SRV take
 /// their priority in `value` (`10 mail`) or in `priority`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RecordInput {
     #[serde(rename = "type")]
@@ -157,6 +157,19 @@ pub fn create_zone(
     domain: &DomainName,
     template: Option<&str>,
 ) -> Result<ZoneView> {
+    let event = serde_json::json!({ "username": user, "domain": domain, "template": template });
+    crate::hooks::around(panel, actor, "addzone", event, || {
+        create_zone_now(panel, actor, user, domain, template)
+    })
+}
+
+fn create_zone_now(
+    panel: &Panel,
+    actor: &Actor,
+    user: &Username,
+    domain: &DomainName,
+    template: Option<&str>,
+) -> Result<ZoneView> {
     let _lock = locks::account(&panel.layout, user)?;
     let record = zone_domain(panel, actor, user, domain)?;
     if zone::read(&panel.layout, user, domain)?.is_some() {
@@ -168,6 +181,18 @@ pub fn create_zone(
 
 /// Removes a zone: named stops answering for the domain, which stays hosted.
 pub fn delete_zone(
+    panel: &Panel,
+    actor: &Actor,
+    user: &Username,
+    domain: &DomainName,
+) -> Result<()> {
+    let event = serde_json::json!({ "username": user, "domain": domain });
+    crate::hooks::around(panel, actor, "killzone", event, || {
+        delete_zone_now(panel, actor, user, domain)
+    })
+}
+
+fn delete_zone_now(
     panel: &Panel,
     actor: &Actor,
     user: &Username,
@@ -193,6 +218,19 @@ pub fn list_records(
 /// (`default`, or `insecure` on the way back), checked with `named-checkconf` and
 /// made live with `rndc reconfig`. The records and the zone file do not change.
 pub fn set_dnssec(
+    panel: &Panel,
+    actor: &Actor,
+    user: &Username,
+    domain: &DomainName,
+    enabled: bool,
+) -> Result<ZoneView> {
+    let event = serde_json::json!({ "username": user, "domain": domain, "enabled": enabled });
+    crate::hooks::around(panel, actor, "setdnssec", event, || {
+        set_dnssec_now(panel, actor, user, domain, enabled)
+    })
+}
+
+fn set_dnssec_now(
     panel: &Panel,
     actor: &Actor,
     user: &Username,
@@ -244,6 +282,19 @@ pub fn add_record(
     domain: &DomainName,
     input: &RecordInput,
 ) -> Result<RecordView> {
+    let event = serde_json::json!({ "username": user, "domain": domain, "record": input });
+    crate::hooks::around(panel, actor, "addzonerecord", event, || {
+        add_record_now(panel, actor, user, domain, input)
+    })
+}
+
+fn add_record_now(
+    panel: &Panel,
+    actor: &Actor,
+    user: &Username,
+    domain: &DomainName,
+    input: &RecordInput,
+) -> Result<RecordView> {
     let _lock = locks::account(&panel.layout, user)?;
     zone_domain(panel, actor, user, domain)?;
     let previous = load(panel, user, domain)?;
@@ -255,6 +306,21 @@ pub fn add_record(
 }
 
 pub fn edit_record(
+    panel: &Panel,
+    actor: &Actor,
+    user: &Username,
+    domain: &DomainName,
+    id: u64,
+    input: &RecordInput,
+) -> Result<RecordView> {
+    let event =
+        serde_json::json!({ "username": user, "domain": domain, "id": id, "record": input });
+    crate::hooks::around(panel, actor, "editzonerecord", event, || {
+        edit_record_now(panel, actor, user, domain, id, input)
+    })
+}
+
+fn edit_record_now(
     panel: &Panel,
     actor: &Actor,
     user: &Username,
@@ -281,6 +347,19 @@ pub fn delete_record(
     domain: &DomainName,
     id: u64,
 ) -> Result<()> {
+    let event = serde_json::json!({ "username": user, "domain": domain, "id": id });
+    crate::hooks::around(panel, actor, "removezonerecord", event, || {
+        delete_record_now(panel, actor, user, domain, id)
+    })
+}
+
+fn delete_record_now(
+    panel: &Panel,
+    actor: &Actor,
+    user: &Username,
+    domain: &DomainName,
+    id: u64,
+) -> Result<()> {
     let _lock = locks::account(&panel.layout, user)?;
     zone_domain(panel, actor, user, domain)?;
     let previous = load(panel, user, domain)?;
@@ -300,6 +379,19 @@ pub fn apply_template(
     domain: &DomainName,
     template: &str,
 ) -> Result<ZoneView> {
+    let event = serde_json::json!({ "username": user, "domain": domain, "template": template });
+    crate::hooks::around(panel, actor, "applyzonetemplate", event, || {
+        apply_template_now(panel, actor, user, domain, template)
+    })
+}
+
+fn apply_template_now(
+    panel: &Panel,
+    actor: &Actor,
+    user: &Username,
+    domain: &DomainName,
+    template: &str,
+) -> Result<ZoneView> {
     let _lock = locks::account(&panel.layout, user)?;
     zone_domain(panel, actor, user, domain)?;
     let previous = load(panel, user, domain)?;
@@ -311,6 +403,19 @@ pub fn apply_template(
 /// Replaces the zone's own records with those of a master file. Its SOA serial is
 /// adopted when it is ahead, so secondaries of a migrated zone keep up.
 pub fn import_zone(
+    panel: &Panel,
+    actor: &Actor,
+    user: &Username,
+    domain: &DomainName,
+    text: &str,
+) -> Result<ZoneView> {
+    let event = serde_json::json!({ "username": user, "domain": domain, "zone": text });
+    crate::hooks::around(panel, actor, "importzone", event, || {
+        import_zone_now(panel, actor, user, domain, text)
+    })
+}
+
+fn import_zone_now(
     panel: &Panel,
     actor: &Actor,
     user: &Username,

@@ -67,10 +67,37 @@ pub fn add_addon(
     name: DomainName,
     op: &str,
 ) -> Result<DomainView> {
+    let event = serde_json::json!({ "username": user, "domain": &name });
+    crate::hooks::around(panel, actor, "addaddondomain", event, || {
+        add_addon_now(panel, actor, user, name, op)
+    })
+}
+
+fn add_addon_now(
+    panel: &Panel,
+    actor: &Actor,
+    user: &Username,
+    name: DomainName,
+    op: &str,
+) -> Result<DomainView> {
     add(panel, actor, user, name, DomainKind::Addon, op)
 }
 
 pub fn add_subdomain(
+    panel: &Panel,
+    actor: &Actor,
+    user: &Username,
+    parent: DomainName,
+    label: HostLabel,
+    op: &str,
+) -> Result<DomainView> {
+    let event = serde_json::json!({ "username": user, "domain": &parent, "subdomain": &label });
+    crate::hooks::around(panel, actor, "addsubdomain", event, || {
+        add_subdomain_now(panel, actor, user, parent, label, op)
+    })
+}
+
+fn add_subdomain_now(
     panel: &Panel,
     actor: &Actor,
     user: &Username,
@@ -90,6 +117,20 @@ pub fn add_subdomain(
 }
 
 pub fn park(
+    panel: &Panel,
+    actor: &Actor,
+    user: &Username,
+    name: DomainName,
+    target: DomainName,
+    op: &str,
+) -> Result<DomainView> {
+    let event = serde_json::json!({ "username": user, "domain": &name, "target": &target });
+    crate::hooks::around(panel, actor, "parkdomain", event, || {
+        park_now(panel, actor, user, name, target, op)
+    })
+}
+
+fn park_now(
     panel: &Panel,
     actor: &Actor,
     user: &Username,
@@ -311,6 +352,24 @@ pub fn set_redirect(
     name: &DomainName,
     redirect: Option<(RedirectUrl, RedirectStatus)>,
 ) -> Result<DomainView> {
+    let event = serde_json::json!({
+        "username": user,
+        "domain": name,
+        "url": redirect.as_ref().map(|r| &r.0),
+        "status": redirect.as_ref().map(|r| &r.1),
+    });
+    crate::hooks::around(panel, actor, "setredirect", event, || {
+        set_redirect_now(panel, actor, user, name, redirect)
+    })
+}
+
+fn set_redirect_now(
+    panel: &Panel,
+    actor: &Actor,
+    user: &Username,
+    name: &DomainName,
+    redirect: Option<(RedirectUrl, RedirectStatus)>,
+) -> Result<DomainView> {
     let _lock = locks::account(&panel.layout, user)?;
     let account = account::load_managed(panel, actor, user)?;
     let mut domains = panel.store.domains(user)?;
@@ -336,6 +395,19 @@ pub fn set_redirect(
 
 /// Stops hosting a name. The site's files stay in the home: they are the user's.
 pub fn delete(
+    panel: &Panel,
+    actor: &Actor,
+    user: &Username,
+    name: &DomainName,
+    op_id: &str,
+) -> Result<()> {
+    let event = serde_json::json!({ "username": user, "domain": name });
+    crate::hooks::around(panel, actor, "killdomain", event, || {
+        delete_now(panel, actor, user, name, op_id)
+    })
+}
+
+fn delete_now(
     panel: &Panel,
     actor: &Actor,
     user: &Username,

@@ -63,6 +63,21 @@ pub fn create(
     password: Password,
     op_id: &str,
 ) -> Result<FtpUserView> {
+    let event = serde_json::json!({ "username": user, "login": &login, "folder": &folder });
+    crate::hooks::around(panel, actor, "addftp", event, || {
+        create_now(panel, actor, user, login, folder, password, op_id)
+    })
+}
+
+fn create_now(
+    panel: &Panel,
+    actor: &Actor,
+    user: &Username,
+    login: FtpLogin,
+    folder: FilePath,
+    password: Password,
+    op_id: &str,
+) -> Result<FtpUserView> {
     if !login.belongs_to(user) {
         return Err(ModuleError::Invalid(format!(
             "an FTP login of {user} must start with {user}_"
@@ -93,6 +108,11 @@ pub fn create(
 }
 
 pub fn delete(panel: &Panel, actor: &Actor, user: &Username, login: &FtpLogin) -> Result<()> {
+    let event = serde_json::json!({ "username": user, "login": login });
+    crate::hooks::around(panel, actor, "delftp", event, || delete_now(panel, actor, user, login))
+}
+
+fn delete_now(panel: &Panel, actor: &Actor, user: &Username, login: &FtpLogin) -> Result<()> {
     change(panel, actor, user, |_, table| {
         let before = table.users.len();
         table.users.retain(|u| &u.login != login);
@@ -106,6 +126,19 @@ pub fn delete(panel: &Panel, actor: &Actor, user: &Username, login: &FtpLogin) -
 }
 
 pub fn change_password(
+    panel: &Panel,
+    actor: &Actor,
+    user: &Username,
+    login: &FtpLogin,
+    password: Password,
+) -> Result<()> {
+    let event = serde_json::json!({ "username": user, "login": login });
+    crate::hooks::around(panel, actor, "passwdftp", event, || {
+        change_password_now(panel, actor, user, login, password)
+    })
+}
+
+fn change_password_now(
     panel: &Panel,
     actor: &Actor,
     user: &Username,

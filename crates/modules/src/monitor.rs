@@ -702,9 +702,17 @@ pub fn enforce_bandwidth(panel: &Panel, policy: BandwidthPolicy) -> Result<Vec<U
         let subject = format!("{}/{}", account.username, usage.month);
         let raised = raise(&panel.layout, "bandwidth", &subject, &message)?;
         if policy == BandwidthPolicy::Suspend && account.suspended.is_none() {
-            crate::account::suspend(panel, &system, &account.username, BANDWIDTH_REASON)?;
-            tracing::warn!(user = %account.username, "suspended: {BANDWIDTH_REASON}");
-            acted.push(account.username.clone());
+            match crate::account::suspend(panel, &system, &account.username, BANDWIDTH_REASON) {
+                Ok(_) => {
+                    tracing::warn!(user = %account.username, "suspended: {BANDWIDTH_REASON}");
+                    acted.push(account.username.clone());
+                }
+                // A plugin's pre_suspendacct may refuse; the other accounts still count.
+                Err(crate::ModuleError::Vetoed(why)) => {
+                    tracing::warn!(user = %account.username, "suspension vetoed: {why}");
+                }
+                Err(e) => return Err(e),
+            }
         } else if raised {
             acted.push(account.username.clone());
         }

@@ -31,6 +31,11 @@ pub struct SavePlan {
 
 /// Creates or updates a plan. Resellers own the plans they create.
 pub fn save(panel: &Panel, actor: &Actor, req: SavePlan) -> Result<Plan> {
+    let event = serde_json::json!({ "name": &req.name, "limits": &req.limits });
+    crate::hooks::around(panel, actor, "saveplan", event, || save_now(panel, actor, req))
+}
+
+fn save_now(panel: &Panel, actor: &Actor, req: SavePlan) -> Result<Plan> {
     let owner = match actor.role {
         Role::Admin => None,
         Role::Reseller => Some(actor.name.parse::<Username>()?),

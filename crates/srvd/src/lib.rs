@@ -47,6 +47,12 @@ pub async fn serve(
     if recovered > 0 {
         tracing::warn!(recovered, "finished or undid operations a crash interrupted");
     }
+    // Plugins: load and report; a broken one is skipped and never stops the start.
+    let plugins = {
+        let panel = app.panel.clone();
+        tokio::task::spawn_blocking(move || hs_modules::plugins::prepare(&panel)).await?
+    };
+    tracing::info!(plugins, "plugins loaded");
 
     let config = &app.panel.config.api;
     let admin = bind(config.admin_listen).await?;

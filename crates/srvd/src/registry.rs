@@ -124,7 +124,7 @@ impl Call<'_> {
 
     pub fn actor(&self) -> Result<Actor, ApiError> {
         let p = self.principal()?;
-        Ok(Actor { name: p.username.clone(), role: p.role })
+        Ok(Actor { name: p.username.clone(), role: p.role, op_id: Some(self.op_id.clone()) })
     }
 
     /// The account an action is about. On the user port it is always the caller's
@@ -182,6 +182,7 @@ pub fn actions() -> &'static [&'static Action] {
             crate::api::database::ACTIONS,
             crate::api::fileman::ACTIONS,
             crate::api::task::ACTIONS,
+            crate::api::plugin::ACTIONS,
         ];
         modules.iter().copied().flatten().collect()
     })

@@ -43,6 +43,7 @@ pub fn router(app: App, portal: Portal) -> Router {
         .route("/api/openapi.json", get(openapi))
         .route("/api/fileman/upload", any(upload).layer(DefaultBodyLimit::disable()))
         .route("/api/{module}/{action}", any(dispatch))
+        .route("/api/plugin/{name}/{*path}", any(plugin_route))
         .fallback(not_found)
         .with_state(state)
 }
@@ -206,6 +207,76 @@ async fn upload(
                 tracing::debug!(op = %op_id, code = e.code, "upload refused");
             } else {
                 tracing::error!(op = %op_id, "upload: {}", e.message);
+            }
+            error_response(&e, &op_id)
+        }
+    };
+    with_op_id(response, &op_id)
+}
+
+/// `/api/plugin/{name}/{path}`: the same throttle and credentials as every
+/// action, then the request (input, method, caller) goes to the plugin's program
+/// and its JSON comes back. The route's roles are checked by the module.
+async fn plugin_route(
+    State(s): State<PortState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path((name, path)): Path<(String, String)>,
+    request: Request,
+) -> Response {
+    let op_id = new_op_id();
+    let result = async {
+        let ip = peer.ip();
+        throttle(&s, ip)?;
+        let method = request.method().clone();
+        if method != Method::POST && method != Method::GET {
+            let msg = "use GET or POST";
+            return Err(ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", msg));
+        }
+        let (parts, body) = request.into_parts();
+        let action = &crate::api::plugin::ROUTE;
+        let principal = authenticate(&s, &parts.headers, &method, ip, action)?
+            .ok_or_else(|| ApiError::unauthenticated("log in first"))?;
+        let plugin: hs_types::PluginName =
+            name.parse().map_err(|_| ApiError::not_found(format!("no such plugin: {name}")))?;
+        let input = if method == Method::GET {
+            query_input(parts.uri.query())?
+        } else {
+            body_input(&parts.headers, body).await?
+        };
+        let app = s.app.clone();
+        let portal = match s.portal {
+            Portal::Admin => "admin",
+            Portal::User => "user",
+        };
+        let op = op_id.clone();
+        tokio::task::spawn_blocking(move || {
+            let actor = hs_modules::Actor {
+                name: principal.username.clone(),
+                role: principal.role,
+                op_id: Some(op),
+            };
+            let call = hs_modules::plugins::RouteCall {
+                plugin: &plugin,
+                path: &path,
+                method: method.as_str(),
+                portal,
+                input,
+            };
+            hs_modules::plugins::call_route(&app.panel, &actor, call)
+                .map(Reply::Json)
+                .map_err(ApiError::from)
+        })
+        .await
+        .map_err(|e| ApiError::internal(format!("handler crashed: {e}")))?
+    }
+    .await;
+    let response = match result {
+        Ok(reply) => reply_response(reply, s.app.session_ttl, s.portal),
+        Err(e) => {
+            if e.is_callers_fault() {
+                tracing::debug!(op = %op_id, code = e.code, "plugin route refused");
+            } else {
+                tracing::error!(op = %op_id, "plugin route: {}", e.message);
             }
             error_response(&e, &op_id)
         }

@@ -292,7 +292,7 @@
   // ---- Pages, menu and router --------------------------------------------
 
   // Registers a page. spec: { id, title, order, portals: ['admin', 'user'],
-  // roles (default: all), render(view, ctx) }.
+  // roles (default: all), hidden (routable, not in the menu), render(view, ctx) }.
   function page(spec) {
     pages.push(spec);
     pages.sort((a, b) => (a.order || 0) - (b.order || 0));
@@ -324,11 +324,34 @@
     byId('who-name').textContent = me.username + ' (' + me.role + ')';
     byId('who').hidden = false;
     byId('menu-toggle').hidden = false;
-    const items = pages.filter(visible).map((p) =>
+    const items = pages.filter((p) => visible(p) && !p.hidden).map((p) =>
       el('li', null, el('a', { href: '#/' + p.id, 'data-page': p.id }, p.title)),
     );
     byId('menu').replaceChildren(...items);
     byId('nav').hidden = false;
+    pluginMenu();
+  }
+
+  // Plugins' menu entries for this portal and role, from the API; each opens
+  // the plugin page (pages/plugins.js) on its route. Labels are text nodes.
+  async function pluginMenu() {
+    let entries = [];
+    try {
+      entries = (await api('plugin/menu')).menu || [];
+    } catch (error) {
+      return; // the menu works without plugins
+    }
+    if (!state.me) return;
+    const items = entries.map((m) => {
+      const hash =
+        '#/plugin?name=' + encodeURIComponent(m.plugin) + '&route=' + encodeURIComponent(m.route);
+      return el(
+        'li',
+        { class: 'plugin-entry' },
+        el('a', { href: hash, 'data-page': 'plugin', 'data-plugin': m.plugin + '/' + m.route }, m.label),
+      );
+    });
+    byId('menu').append(...items);
   }
 
   function markMenu(id) {

@@ -39,6 +39,7 @@ pub const PAGES: &[(&str, &str)] = &[
     ("files", include_str!("../assets/pages/files.js")),
     ("security", include_str!("../assets/pages/security.js")),
     ("tasks", include_str!("../assets/pages/tasks.js")),
+    ("plugins", include_str!("../assets/pages/plugins.js")),
 ];
 
 const INDEX_TEMPLATE: &str = include_str!("../assets/index.html");

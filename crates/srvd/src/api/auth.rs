@@ -123,7 +123,7 @@ fn change_password(c: &Call<'_>) -> Result<Reply, ApiError> {
     if !hs_auth::verify_password(&account.password_hash, &input.current_password) {
         return Err(ApiError::forbidden("the current password is wrong"));
     }
-    let actor = hs_modules::Actor::user(&user);
+    let actor = hs_modules::Actor::user(&user).in_op(&c.op_id);
     hs_modules::account::change_password(&c.app.panel, &actor, &user, &input.new_password)?;
     c.json(json!({ "changed": true }))
 }

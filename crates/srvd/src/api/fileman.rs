@@ -307,7 +307,11 @@ pub async fn upload(
                     .file_name()
                     .map(str::to_string)
                     .ok_or_else(|| ApiError::bad_request("the `file` field has no file name"))?;
-                let actor = Actor { name: principal.username.clone(), role: principal.role };
+                let actor = Actor {
+                    name: principal.username.clone(),
+                    role: principal.role,
+                    op_id: Some(op_id.clone()),
+                };
                 let user = target(portal, &principal, named.clone())?;
                 let (tx, mut rx) = mpsc::channel::<Piece>(IN_FLIGHT);
                 let feeder = tokio::task::spawn_blocking(move || {

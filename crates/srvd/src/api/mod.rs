@@ -11,3 +11,4 @@ pub mod ftp;
 pub mod monitor;
 pub mod plan;
 pub mod task;
+pub mod plugin;

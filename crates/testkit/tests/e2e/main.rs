@@ -12,6 +12,7 @@ mod fileman;
 mod ftp;
 mod isolation;
 mod monitor;
+mod plugins;
 mod resilience;
 mod taskd;
 mod ui;
