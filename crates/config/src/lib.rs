@@ -16,6 +16,7 @@ pub mod layout;
 pub mod locks;
 pub mod panel;
 pub mod render;
+pub mod service_status;
 pub mod state;
 pub mod templates;
 pub mod yaml;

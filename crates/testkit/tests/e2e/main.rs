@@ -12,6 +12,7 @@ mod fileman;
 mod ftp;
 mod isolation;
 mod monitor;
+mod monitor_logs;
 mod resilience;
 mod ui;
 mod validation;
