@@ -62,6 +62,8 @@ pub struct Server {
     pub alerts: Vec<Alert>,
     /// The thresholds the alerts are measured against.
     pub thresholds: Option<Thresholds>,
+    /// Where alerts are e-mailed.
+    pub admin_email: Option<EmailAddress>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -137,9 +139,10 @@ fn require_admin(actor: &Actor) -> Result<()> {
 pub fn server(panel: &Panel, actor: &Actor) -> Result<Server> {
     require_admin(actor)?;
     let mut s = read_server(Duration::from_millis(200));
-    let thresholds = current_config(panel).monitor.thresholds;
-    s.alerts = live_alerts(&s, &thresholds);
-    s.thresholds = Some(thresholds);
+    let monitor = current_config(panel).monitor;
+    s.alerts = live_alerts(&s, &monitor.thresholds);
+    s.thresholds = Some(monitor.thresholds);
+    s.admin_email = monitor.admin_email;
     for svc in services_status(panel) {
         if !svc.up {
             s.alerts.push(alert("service", &svc.name, &format!("{} is down", svc.name)));
@@ -172,6 +175,7 @@ pub fn read_server(interval: Duration) -> Server {
         network: network(),
         alerts: Vec::new(),
         thresholds: None,
+        admin_email: None,
     }
 }
 

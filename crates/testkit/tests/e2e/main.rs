@@ -15,4 +15,5 @@ mod monitor;
 mod monitor_logs;
 mod resilience;
 mod ui;
+mod ui_monitor;
 mod validation;
