@@ -21,7 +21,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use hs_config::{Layout, fsutil, locks};
+use hs_config::{Layout, fsutil, locks, service_status};
 
 /// How long the committer waits for more changes once one arrived.
 const GATHER: Duration = Duration::from_millis(60);
@@ -232,7 +232,11 @@ impl Pipeline {
         }
         drop(lock);
 
-        if let Err(reason) = activate() {
+        let started = Instant::now();
+        let activated = activate();
+        let ms = started.elapsed().as_millis() as u64;
+        service_status::record(&self.layout, name, "activate", &activated, ms);
+        if let Err(reason) = activated {
             if let Ok(_lock) = locks::service(&self.layout, name) {
                 restore(&applied);
             }
@@ -353,7 +357,11 @@ fn commit(
     if outcomes.iter().all(Result::is_err) {
         return outcomes;
     }
-    if let Err(reason) = service.driver.reload() {
+    let started = Instant::now();
+    let reloaded = service.driver.reload();
+    let ms = started.elapsed().as_millis() as u64;
+    service_status::record(layout, name, "reload", &reloaded, ms);
+    if let Err(reason) = reloaded {
         // The files passed the check, yet the service did not take them: put the old
         // ones back so the next reload brings back what ran before.
         if let Ok(_lock) = locks::service(layout, name) {

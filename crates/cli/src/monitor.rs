@@ -9,8 +9,24 @@ use crate::Out;
 pub(crate) enum MonitorCmd {
     /// CPU, load, memory, disks, network and the current alerts.
     Server,
-    /// Each managed service: running, answering.
+    /// Each managed service: running, answering, last reload.
     Services,
+    /// Alert thresholds (percent) and the address alerts are e-mailed to.
+    SetThresholds {
+        #[arg(long)]
+        disk_percent: Option<i64>,
+        #[arg(long)]
+        inodes_percent: Option<i64>,
+        #[arg(long)]
+        memory_percent: Option<i64>,
+        #[arg(long)]
+        swap_percent: Option<i64>,
+        #[arg(long)]
+        load_percent: Option<i64>,
+        /// An address, or "" to stop e-mailing alerts.
+        #[arg(long)]
+        admin_email: Option<String>,
+    },
     /// An account's disk and this month's bandwidth against its plan.
     Usage { username: String },
     /// Server samples: `day` (every 5 minutes) or `months` (hourly).
@@ -53,10 +69,42 @@ pub(crate) fn run(panel: &Panel, admin: &Actor, out: &Out, cmd: MonitorCmd) -> a
             let text: Vec<String> = list
                 .iter()
                 .map(|s| {
-                    format!("{:<10} {:<5} {}", s.name, if s.up { "up" } else { "DOWN" }, s.detail)
+                    let reload = match &s.last_reload {
+                        Some(r) if r.ok => format!(", reloaded {}", r.time),
+                        Some(r) => format!(", reload FAILED {}: {}", r.time, r.message),
+                        None => String::new(),
+                    };
+                    let state = if s.up { "up" } else { "DOWN" };
+                    format!("{:<10} {:<5} {}{reload}", s.name, state, s.detail)
                 })
                 .collect();
             out.say(&serde_json::json!({ "services": list }), &text.join("\n"))
+        }
+        MonitorCmd::SetThresholds {
+            disk_percent,
+            inodes_percent,
+            memory_percent,
+            swap_percent,
+            load_percent,
+            admin_email,
+        } => {
+            let admin_email = match admin_email.as_deref() {
+                None => None,
+                Some("") => Some(None),
+                Some(text) => Some(Some(text.parse()?)),
+            };
+            let change = monitor::ThresholdChange {
+                disk_percent: disk_percent.map(TryInto::try_into).transpose()?,
+                inodes_percent: inodes_percent.map(TryInto::try_into).transpose()?,
+                memory_percent: memory_percent.map(TryInto::try_into).transpose()?,
+                swap_percent: swap_percent.map(TryInto::try_into).transpose()?,
+                load_percent: load_percent.map(TryInto::try_into).transpose()?,
+                admin_email,
+            };
+            let m = monitor::set_thresholds(panel, admin, change)?;
+            let value =
+                serde_json::json!({ "thresholds": m.thresholds, "admin_email": m.admin_email });
+            out.say(&value, "thresholds saved")
         }
         MonitorCmd::Usage { username } => {
             let u = monitor::usage(panel, admin, &username.parse()?)?;

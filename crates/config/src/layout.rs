@@ -182,6 +182,16 @@ impl Layout {
         self.web_stats().join(domain.as_str())
     }
 
+    /// hs-logd's DNS queries per zone: `{zone}/{YYYY-MM-DD}.json`.
+    pub fn dns_stats_dir(&self, zone: &DomainName) -> PathBuf {
+        self.panel_logs().join("dns").join(zone.as_str())
+    }
+
+    /// hs-logd's mail per mailbox of a domain: `{domain}/{YYYY-MM-DD}.json`.
+    pub fn mail_stats_dir(&self, domain: &DomainName) -> PathBuf {
+        self.panel_logs().join("mail").join(domain.as_str())
+    }
+
     /// hs-logd's own state: the read position in the access log and its counters.
     pub fn logd_state(&self) -> PathBuf {
         self.panel_logs().join("logd")
@@ -195,6 +205,32 @@ impl Layout {
     /// The shared access log nginx writes for every hosted name.
     pub fn access_log(&self) -> PathBuf {
         self.nginx_logs().join("hspanel-access.log")
+    }
+
+    /// BIND's query log (`category queries`), which hs-logd follows.
+    pub fn named_query_log(&self) -> PathBuf {
+        self.path("var/log/named/query.log")
+    }
+
+    /// Postfix's own log file (`maillog_file`, Postfix ≥ 3.4), followed by hs-logd.
+    pub fn mail_log(&self) -> PathBuf {
+        self.path("var/log/postfix.log")
+    }
+
+    /// Dovecot's log file (`log_path`), followed by hs-logd.
+    pub fn dovecot_log(&self) -> PathBuf {
+        self.path("var/log/dovecot.log")
+    }
+
+    /// Mailboxes: `{domain}/{local part}/` (Dovecot's maildirs), measured for usage.
+    pub fn mail_vhosts(&self) -> PathBuf {
+        self.path("var/mail/vhosts")
+    }
+
+    /// The last reload of each managed service and its result (`{service}.json`),
+    /// written by the pipeline.
+    pub fn service_status_dir(&self) -> PathBuf {
+        self.hspanel_var().join("services")
     }
 
     pub fn logd_pid(&self) -> PathBuf {

@@ -18,6 +18,7 @@ pub mod panel;
 pub mod queue;
 pub mod plugin;
 pub mod render;
+pub mod service_status;
 pub mod state;
 pub mod templates;
 pub mod yaml;

@@ -26,3 +26,10 @@ pub fn service(layout: &Layout, service: &str) -> Result<FileLock, StateError> {
     let path = layout.locks().join(format!("service-{service}.lock"));
     FileLock::acquire(&path).map_err(|e| StateError::io(&path, e))
 }
+
+/// Serialises one panel-wide file that is not a service's (`hspanel.yaml`, the
+/// monitor's alerts). Taken alone, never while holding another lock.
+pub fn named(layout: &Layout, name: &'static str) -> Result<FileLock, StateError> {
+    let path = layout.locks().join(format!("{name}.lock"));
+    FileLock::acquire(&path).map_err(|e| StateError::io(&path, e))
+}

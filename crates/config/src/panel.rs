@@ -2,9 +2,9 @@
 //! refused, every field has a documented default, and `version` comes first.
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use hs_types::DomainName;
+use hs_types::{DomainName, EmailAddress, LoadPercent, Percent};
 use serde::{Deserialize, Serialize};
 
 use crate::layout::LayoutKind;
@@ -39,6 +39,84 @@ pub struct PanelConfig {
     /// default) or `suspend` (the account is suspended). Read by hs-logd at each check.
     #[serde(default)]
     pub bandwidth_policy: BandwidthPolicy,
+    /// HS::Monitor's alert thresholds and where alerts are e-mailed. Absent in
+    /// files written before it existed (the defaults apply).
+    #[serde(default)]
+    pub monitor: MonitorConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MonitorConfig {
+    #[serde(default)]
+    pub thresholds: Thresholds,
+    /// Who gets alerts by e-mail; absent: alerts are only shown in the panel.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_email: Option<EmailAddress>,
+    /// The `sendmail` program alerts are handed to (message on stdin). Default
+    /// `/usr/sbin/sendmail`; must be an absolute path.
+    #[serde(default = "default_sendmail")]
+    pub sendmail: PathBuf,
+    /// `sendmail -C DIR`: the configuration folder of a private Postfix (a
+    /// sandbox's); absent: the system's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sendmail_config: Option<PathBuf>,
+}
+
+impl Default for MonitorConfig {
+    fn default() -> MonitorConfig {
+        MonitorConfig {
+            thresholds: Thresholds::default(),
+            admin_email: None,
+            sendmail: default_sendmail(),
+            sendmail_config: None,
+        }
+    }
+}
+
+fn default_sendmail() -> PathBuf {
+    PathBuf::from("/usr/sbin/sendmail")
+}
+
+/// Levels at which HS::Monitor raises an alert (each a validated type).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Thresholds {
+    /// A filesystem's used space, percent. Default 90.
+    #[serde(default = "share")]
+    pub disk_percent: Percent,
+    /// A filesystem's used inodes, percent. Default 90.
+    #[serde(default = "share")]
+    pub inodes_percent: Percent,
+    /// Memory in use, percent. Default 90.
+    #[serde(default = "share")]
+    pub memory_percent: Percent,
+    /// Swap in use, percent (only with swap). Default 90.
+    #[serde(default = "share")]
+    pub swap_percent: Percent,
+    /// The 1-minute load as a percentage of the cores. Default 200.
+    #[serde(default = "load")]
+    pub load_percent: LoadPercent,
+}
+
+fn share() -> Percent {
+    Percent::DEFAULT_ALERT
+}
+
+fn load() -> LoadPercent {
+    LoadPercent::DEFAULT_ALERT
+}
+
+impl Default for Thresholds {
+    fn default() -> Thresholds {
+        Thresholds {
+            disk_percent: share(),
+            inodes_percent: share(),
+            memory_percent: share(),
+            swap_percent: share(),
+            load_percent: load(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -147,6 +225,7 @@ impl PanelConfig {
             ftp: None,
             mysql: MysqlConfig::default(),
             bandwidth_policy: BandwidthPolicy::Notify,
+            monitor: MonitorConfig::default(),
         }
     }
 
@@ -159,6 +238,12 @@ impl PanelConfig {
         }
         if !(1..=64).contains(&config.api.workers) {
             return Err(StateError::corrupt(path, "api.workers must be 1 to 64".into()));
+        }
+        if !config.monitor.sendmail.is_absolute() {
+            return Err(StateError::corrupt(
+                path,
+                "monitor.sendmail must be an absolute path".into(),
+            ));
         }
         Ok(config)
     }

@@ -215,6 +215,8 @@ pub struct NamedMain {
     pub work_dir: PathBuf,
     pub pid_file: PathBuf,
     pub log_file: PathBuf,
+    /// BIND's query log, followed by hs-logd.
+    pub query_log: PathBuf,
     pub port: u16,
     pub rndc_port: u16,
     pub conf_local: PathBuf,

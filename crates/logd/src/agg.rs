@@ -53,6 +53,9 @@ pub struct Counters {
     pub rejected_bytes: u64,
     pub rejected_shape: u64,
     pub rejected_value: u64,
+    /// Well-formed lines that count for nothing (mail logs' other lines).
+    #[serde(default)]
+    pub ignored: u64,
 }
 
 impl Counters {

@@ -1,4 +1,5 @@
-//! Following the shared access log through rotation, and resuming exactly.
+//! Following a log file (the shared access log, BIND's query log, the mail logs)
+//! through rotation, and resuming exactly.
 //!
 //! The follower holds the log open and reads it with `pread` from the end of the
 //! last complete line it consumed (`offset`). Every consumed line also advances a
@@ -45,6 +46,25 @@ const CHUNK: usize = 1 << 20;
 const HEAD: usize = 64;
 const ROTATION_GRACE: Duration = Duration::from_secs(1);
 
+/// Where a follower's complete lines go: the web aggregator, or a DNS or mail
+/// tally (one follower per log file, each with its own checkpoint).
+pub trait Sink {
+    /// Counts one line that ends at stream position `pos`.
+    fn apply(&mut self, line: &[u8], pos: u64);
+    /// This stream's line counters (persisted with its checkpoint).
+    fn counters(&mut self) -> &mut Counters;
+}
+
+impl Sink for Aggregator {
+    fn apply(&mut self, line: &[u8], pos: u64) {
+        Aggregator::apply(self, line, pos);
+    }
+
+    fn counters(&mut self) -> &mut Counters {
+        &mut self.counters
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Checkpoint {
@@ -89,7 +109,7 @@ pub struct Follower {
 
 impl Follower {
     /// Starts at the checkpoint, or at the start of the current file without one.
-    pub fn resume(path: &Path, checkpoint: Option<&Checkpoint>, agg: &mut Aggregator) -> Follower {
+    pub fn resume(path: &Path, checkpoint: Option<&Checkpoint>, agg: &mut impl Sink) -> Follower {
         let mut f = Follower {
             path: path.to_path_buf(),
             file: None,
@@ -104,7 +124,7 @@ impl Follower {
         };
         let Some(cp) = checkpoint else { return f };
         f.stream_pos = cp.stream_pos;
-        agg.counters = cp.counters.clone();
+        *agg.counters() = cp.counters.clone();
         let found = open_inode(path, cp.dev, cp.ino);
         match found {
             Some((file, is_current)) => {
@@ -141,7 +161,7 @@ impl Follower {
     }
 
     /// Reads everything available now; returns the number of bytes consumed.
-    pub fn poll(&mut self, agg: &mut Aggregator) -> io::Result<u64> {
+    pub fn poll(&mut self, agg: &mut impl Sink) -> io::Result<u64> {
         let start = self.stream_pos;
         if self.file.is_none() && !self.open_current()? {
             return Ok(0);
@@ -203,14 +223,14 @@ impl Follower {
         Ok(())
     }
 
-    fn read_available(&mut self, agg: &mut Aggregator) -> io::Result<()> {
+    fn read_available(&mut self, agg: &mut impl Sink) -> io::Result<()> {
         let Some(file) = self.file.take() else { return Ok(()) };
         let result = self.read_file(&file, agg);
         self.file = Some(file);
         result
     }
 
-    fn read_file(&mut self, file: &File, agg: &mut Aggregator) -> io::Result<()> {
+    fn read_file(&mut self, file: &File, agg: &mut impl Sink) -> io::Result<()> {
         let mut chunk = vec![0u8; CHUNK];
         loop {
             let at = self.offset + self.buf.len() as u64;
@@ -228,7 +248,7 @@ impl Follower {
     }
 
     /// Applies every complete line in `buf`; an overlong line is skipped whole.
-    fn consume(&mut self, agg: &mut Aggregator) {
+    fn consume(&mut self, agg: &mut impl Sink) {
         let mut start = 0;
         while let Some(nl) = self.buf[start..].iter().position(|b| *b == b'\n') {
             let end = start + nl;
@@ -237,8 +257,8 @@ impl Follower {
             self.stream_pos += len;
             if self.skipping {
                 self.skipping = false;
-                agg.counters.lines += 1;
-                agg.counters.rejected_bytes += 1;
+                agg.counters().lines += 1;
+                agg.counters().rejected_bytes += 1;
             } else {
                 agg.apply(&self.buf[start..end], self.stream_pos);
             }
@@ -256,14 +276,14 @@ impl Follower {
     }
 
     /// The old file after a rotation: a last line without a newline still counts.
-    fn finish_file(&mut self, agg: &mut Aggregator) {
+    fn finish_file(&mut self, agg: &mut impl Sink) {
         if !self.buf.is_empty() {
             let len = self.buf.len() as u64;
             self.offset += len;
             self.stream_pos += len;
             if self.skipping {
-                agg.counters.lines += 1;
-                agg.counters.rejected_bytes += 1;
+                agg.counters().lines += 1;
+                agg.counters().rejected_bytes += 1;
             } else {
                 let line = std::mem::take(&mut self.buf);
                 agg.apply(&line, self.stream_pos);

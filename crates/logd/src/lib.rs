@@ -1,21 +1,24 @@
-//! hs-logd: turns the shared nginx access log into per-domain statistics, and
-//! samples the server for HS::Monitor.
+//! hs-logd: turns the shared nginx access log into per-domain statistics, BIND's
+//! query log into queries per zone, the Postfix and Dovecot logs into mail per
+//! mailbox, and samples the server for HS::Monitor.
 //!
 //! - [`parse`]: the byte-level parser of the `hspanel` log format;
 //! - [`sketch`]: bounded counters (distinct visitors, top lists);
 //! - [`agg`]: per-domain aggregates by day and hour, and their JSON files;
-//! - [`follow`]: following the log through rotation, with an exact checkpoint;
+//! - [`follow`]: following a log through rotation, with an exact checkpoint;
+//! - [`dnslog`], [`maillog`]: parsers of BIND's query log and the mail logs;
+//! - [`tally`]: day counts per zone and per mailbox from those;
 //! - [`sampler`]: the monitor's history rings and the bandwidth policy.
 //!
 //! Invariants: a line is counted once, across rotations and crashes (see
 //! [`follow`]); nothing from a log line reaches a file name unless it is a hosted
 //! [`hs_types::DomainName`]; JSON is only ever written by serde.
-//!
-//! FIXME: Postfix, Dovecot and BIND logs are not followed yet; per-mailbox mail
-//! counts need the mail services, which the panel does not run yet.
 
 pub mod agg;
+pub mod dnslog;
 pub mod follow;
+pub mod maillog;
 pub mod parse;
 pub mod sampler;
 pub mod sketch;
+pub mod tally;

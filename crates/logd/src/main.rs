@@ -1,6 +1,9 @@
 //! `hs-logd [--root DIR] [--usage-every SECS]`: follows the shared access log into
-//! per-domain statistics and samples the server for HS::Monitor. `--root` selects a
-//! sandbox; without it the system layout is used.
+//! per-domain statistics, BIND's query log and the Postfix and Dovecot logs into
+//! day counts, and samples the server for HS::Monitor. `--root` selects a sandbox;
+//! without it the system layout is used. Each log has its own follower and
+//! checkpoint (`logd/checkpoint.json` for the access log, `checkpoint-{stream}.json`
+//! for the others); a log that does not exist yet is waited for.
 //!
 //! No signal handling is needed: the checkpoint order (see `hs_logd::follow`) makes
 //! a kill at any instant lose and double nothing.
@@ -13,6 +16,7 @@ use hs_config::{Layout, PanelConfig, fsutil};
 use hs_logd::agg::{Aggregator, Hosts};
 use hs_logd::follow::{Checkpoint, Follower};
 use hs_logd::sampler::Sampler;
+use hs_logd::tally::{Kind, Tally};
 use hs_modules::Panel;
 
 const POLL: Duration = Duration::from_millis(500);
@@ -80,6 +84,8 @@ fn run() -> anyhow::Result<()> {
     let mut saved = checkpoint.unwrap_or_default();
     let mut sampler = Sampler::new(args.usage_every);
     let mut last_flush = Instant::now();
+    let mut dns = Logs::start(&layout, Kind::Dns, &[layout.named_query_log()]);
+    let mut mail = Logs::start(&layout, Kind::Mail, &[layout.mail_log(), layout.dovecot_log()]);
     tracing::info!(
         position = follower.stream_pos(),
         "hs-logd following {}",
@@ -100,7 +106,74 @@ fn run() -> anyhow::Result<()> {
             saved = current;
             last_flush = Instant::now();
         }
+        dns.poll(&panel);
+        mail.poll(&panel);
         sampler.tick(&panel);
         std::thread::sleep(POLL);
+    }
+}
+
+/// One log followed into a tally stream, with its checkpoint.
+struct Tracked {
+    follower: Follower,
+    checkpoint_path: PathBuf,
+    saved: Checkpoint,
+}
+
+/// A tally and the logs that feed it (DNS: the query log; mail: Postfix, Dovecot).
+struct Logs {
+    tally: Tally,
+    logs: Vec<Tracked>,
+    last_flush: Instant,
+}
+
+impl Logs {
+    fn start(layout: &Layout, kind: Kind, paths: &[PathBuf]) -> Logs {
+        let mut tally = Tally::new(kind, Some(layout.clone()));
+        let mut logs = Vec::new();
+        for (i, (path, name)) in paths.iter().zip(kind.streams()).enumerate() {
+            let checkpoint_path = layout.logd_state().join(format!("checkpoint-{name}.json"));
+            let checkpoint = Checkpoint::read(&checkpoint_path);
+            let follower = Follower::resume(path, checkpoint.as_ref(), &mut tally.stream(i));
+            tracing::info!(
+                position = follower.stream_pos(),
+                "hs-logd following {}",
+                path.display()
+            );
+            logs.push(Tracked { follower, checkpoint_path, saved: checkpoint.unwrap_or_default() });
+        }
+        Logs { tally, logs, last_flush: Instant::now() }
+    }
+
+    /// Reads what is new; writes the day files, then the checkpoints that cover them.
+    fn poll(&mut self, panel: &Panel) {
+        self.tally.refresh_hosted();
+        for (i, log) in self.logs.iter_mut().enumerate() {
+            if let Err(e) = log.follower.poll(&mut self.tally.stream(i)) {
+                tracing::warn!("reading a log: {e}");
+            }
+        }
+        let current: Vec<Checkpoint> = (self.logs.iter().enumerate())
+            .map(|(i, log)| log.follower.checkpoint(&self.tally.counters[i]))
+            .collect();
+        let changed = self.logs.iter().zip(&current).any(|(log, c)| log.saved != *c);
+        let due = self.last_flush.elapsed() >= FLUSH_EVERY || !self.tally.is_dirty();
+        if !changed || !due {
+            return;
+        }
+        if let Err(e) = self.tally.flush() {
+            tracing::warn!("writing day files: {e}");
+            return;
+        }
+        panel.fault_point("logd:before_checkpoint");
+        for (log, c) in self.logs.iter_mut().zip(current) {
+            if log.saved != c {
+                match c.write(&log.checkpoint_path) {
+                    Ok(()) => log.saved = c,
+                    Err(e) => tracing::warn!("writing a checkpoint: {e}"),
+                }
+            }
+        }
+        self.last_flush = Instant::now();
     }
 }

@@ -1,5 +1,6 @@
 //! hs-logd's second duty: every few minutes a sample of the server for the
-//! monitor's history rings, and every check interval the bandwidth policy.
+//! monitor's history rings, and every check interval the admin's alert
+//! thresholds (alerts recorded and e-mailed) and the bandwidth policy.
 //!
 //! FIXME: each bandwidth check sums the month's day files of every domain; at
 //! thousands of domains a running month total per domain should be kept instead.
@@ -36,6 +37,12 @@ impl Sampler {
         }
         if self.last_usage.is_none_or(|t| t.elapsed() >= self.usage_every) {
             self.last_usage = Some(Instant::now());
+            let server = monitor::read_server(Duration::from_millis(250));
+            match monitor::check_thresholds(panel, &server) {
+                Ok(raised) if !raised.is_empty() => tracing::info!(?raised, "alerts raised"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!("threshold check failed: {e}"),
+            }
             // The policy is read at each check, so the admin's change applies at once.
             let policy = PanelConfig::read(&panel.layout.panel_config())
                 .map(|c| c.bandwidth_policy)

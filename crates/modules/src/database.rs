@@ -526,6 +526,14 @@ pub fn check_plan_fits(
     Ok(())
 }
 
+/// The account's databases and their sizes (information_schema), for HS::Monitor's
+/// usage. No MariaDB socket: none.
+pub fn sizes(panel: &Panel, user: &Username) -> Result<Vec<(String, u64)>> {
+    let Some(mut admin) = maybe_connect(panel)? else { return Ok(Vec::new()) };
+    let list = admin.databases_with_prefix(user.as_str())?;
+    Ok(list.into_iter().map(|(name, size)| (name.into_string(), size)).collect())
+}
+
 /// A server without MariaDB (no socket) has nothing of the account's to change.
 fn maybe_connect(panel: &Panel) -> Result<Option<Admin>> {
     if !panel.layout.mysql_socket().exists() {

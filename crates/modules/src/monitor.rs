@@ -8,10 +8,12 @@
 //! - `history-hour.json`: about three months at hourly resolution;
 //! - `alerts.json`: the last [`MAX_ALERTS`] alerts raised by the sampler.
 //!
-//! FIXME: alert thresholds are fixed constants (90 % disk, inodes and memory; load
-//! above twice the cores); the admin cannot set them yet, and alerts are not e-mailed.
-//! FIXME: mailbox and database sizes join the usage once the mail and database
-//! modules exist.
+//! Thresholds are the admin's (`monitor.thresholds` in `hspanel.yaml`, set with
+//! [`set_thresholds`]) and are read from the file at each check, so hs-logd and
+//! hs-srvd agree without a restart. hs-logd records an alert when a threshold is
+//! crossed (at most once a day per kind and subject) and e-mails it to
+//! `monitor.admin_email` through `sendmail` (message on stdin); the outcome of the
+//! hand-over is kept with the alert (`mail`).
 
 use std::collections::BTreeMap;
 use std::net::{SocketAddr, TcpStream};
@@ -19,11 +21,13 @@ use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::time::Duration;
 
-use hs_config::panel::BandwidthPolicy;
+use hs_automation::exec::Cmd;
+use hs_config::panel::{BandwidthPolicy, MonitorConfig, Thresholds};
 use hs_config::state::{Account, Role};
 use hs_config::{Layout, fsutil};
+use hs_config::{PanelConfig, service_status};
 use hs_services::{nginx::Nginx, php_fpm::PhpFpm, proc, sandbox};
-use hs_types::{DomainName, Username};
+use hs_types::{DomainName, EmailAddress, LoadPercent, Percent, Username};
 use serde::{Deserialize, Serialize};
 
 use crate::context::{Actor, Panel};
@@ -37,7 +41,10 @@ pub const FINE_SAMPLES: usize = 288;
 pub const COARSE_SAMPLES: usize = 24 * 93;
 /// Files visited when measuring a home; past it the figure is a lower bound.
 pub const MAX_WALK: u64 = 1_000_000;
-const PERCENT_ALERT: f64 = 90.0;
+/// Mailboxes measured per domain; past it the list is cut.
+pub const MAX_MAILBOXES: usize = 10_000;
+/// A threshold alert of one kind and subject is raised (and mailed) once a day.
+const ALERT_REPEAT: jiff::SignedDuration = jiff::SignedDuration::from_hours(24);
 pub const BANDWIDTH_REASON: &str = "bandwidth limit exceeded";
 
 // --- server -------------------------------------------------------------------------
@@ -53,6 +60,10 @@ pub struct Server {
     pub disks: Vec<DiskIo>,
     pub network: Vec<NetIf>,
     pub alerts: Vec<Alert>,
+    /// The thresholds the alerts are measured against.
+    pub thresholds: Option<Thresholds>,
+    /// Where alerts are e-mailed.
+    pub admin_email: Option<EmailAddress>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -111,6 +122,10 @@ pub struct Alert {
     pub kind: String,
     pub subject: String,
     pub message: String,
+    /// What became of the e-mail to the admin: `sent to X`, `not sent: why`, or
+    /// absent (no admin address, or an alert computed live).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mail: Option<String>,
 }
 
 fn require_admin(actor: &Actor) -> Result<()> {
@@ -124,7 +139,10 @@ fn require_admin(actor: &Actor) -> Result<()> {
 pub fn server(panel: &Panel, actor: &Actor) -> Result<Server> {
     require_admin(actor)?;
     let mut s = read_server(Duration::from_millis(200));
-    s.alerts = live_alerts(&s);
+    let monitor = current_config(panel).monitor;
+    s.alerts = live_alerts(&s, &monitor.thresholds);
+    s.thresholds = Some(monitor.thresholds);
+    s.admin_email = monitor.admin_email;
     for svc in services_status(panel) {
         if !svc.up {
             s.alerts.push(alert("service", &svc.name, &format!("{} is down", svc.name)));
@@ -156,6 +174,8 @@ pub fn read_server(interval: Duration) -> Server {
         disks: disks(),
         network: network(),
         alerts: Vec::new(),
+        thresholds: None,
+        admin_email: None,
     }
 }
 
@@ -293,28 +313,44 @@ fn alert(kind: &str, subject: &str, message: &str) -> Alert {
         kind: kind.into(),
         subject: subject.into(),
         message: message.into(),
+        mail: None,
     }
 }
 
-fn live_alerts(s: &Server) -> Vec<Alert> {
+/// `hspanel.yaml` as it is on disk now (the admin may have changed it), else
+/// the copy this process started with.
+pub fn current_config(panel: &Panel) -> PanelConfig {
+    PanelConfig::read(&panel.layout.panel_config()).unwrap_or_else(|_| panel.config.clone())
+}
+
+fn at_least(value: f64, threshold: Percent) -> bool {
+    value >= f64::from(threshold.get())
+}
+
+/// The conditions over the admin's thresholds now.
+pub fn live_alerts(s: &Server, t: &Thresholds) -> Vec<Alert> {
     let mut out = Vec::new();
     for fs in &s.filesystems {
-        if fs.used_percent >= PERCENT_ALERT {
+        if at_least(fs.used_percent, t.disk_percent) {
             out.push(alert(
                 "disk",
                 &fs.mount,
                 &format!("{} is {}% full", fs.mount, fs.used_percent),
             ));
         }
-        if fs.inodes_percent >= PERCENT_ALERT {
+        if at_least(fs.inodes_percent, t.inodes_percent) {
             let msg = format!("{} has used {}% of its inodes", fs.mount, fs.inodes_percent);
             out.push(alert("inodes", &fs.mount, &msg));
         }
     }
-    if s.memory.used_percent >= PERCENT_ALERT {
+    if at_least(s.memory.used_percent, t.memory_percent) {
         out.push(alert("memory", "memory", &format!("memory {}% used", s.memory.used_percent)));
     }
-    if s.load[0] > 2.0 * s.cpu.cores as f64 {
+    let swap = s.memory.swap_used_percent;
+    if s.memory.swap_total_bytes > 0 && at_least(swap, t.swap_percent) {
+        out.push(alert("swap", "swap", &format!("swap {swap}% used")));
+    }
+    if s.load[0] * 100.0 > f64::from(t.load_percent.get()) * s.cpu.cores as f64 {
         out.push(alert("load", "load", &format!("load {} on {} cores", s.load[0], s.cpu.cores)));
     }
     out
@@ -332,6 +368,8 @@ pub struct ServiceStatus {
     pub answering: Option<bool>,
     pub up: bool,
     pub detail: String,
+    /// The last reload the pipeline made and its result (`None`: none recorded).
+    pub last_reload: Option<service_status::ReloadRecord>,
 }
 
 pub fn services(panel: &Panel, actor: &Actor) -> Result<Vec<ServiceStatus>> {
@@ -356,10 +394,16 @@ fn status(
 ) -> ServiceStatus {
     let running = pid_file.then_some(pid.is_some());
     let up = running.unwrap_or(true) && answering.unwrap_or(true);
-    ServiceStatus { name: name.into(), running, pid, answering, up, detail }
+    ServiceStatus { name: name.into(), running, pid, answering, up, detail, last_reload: None }
 }
 
-/// FIXME: the last reload and its result are not recorded by the pipeline yet.
+fn live_pid(path: &Path) -> Option<i32> {
+    proc::read_pid(path).filter(|pid| proc::alive(*pid))
+}
+
+/// Each managed service: process, port or socket, and the last reload the
+/// pipeline recorded (`var/hspanel/services/{name}.json`). Services this server
+/// does not run (no pid file and nothing configured) are left out.
 pub fn services_status(panel: &Panel) -> Vec<ServiceStatus> {
     let (layout, config) = (&panel.layout, &panel.config);
     let mut out = Vec::new();
@@ -375,13 +419,46 @@ pub fn services_status(panel: &Panel) -> Vec<ServiceStatus> {
     let detail = format!("socket {}", socket.display());
     out.push(status("php-fpm", fpm, true, Some(unix(&socket)), detail));
 
+    let named_pid = layout.path("run/named/named.pid");
+    if config.dns.is_some() || named_pid.exists() {
+        let port = config.dns.as_ref().map_or(53, |d| d.port);
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        out.push(status(
+            "bind",
+            live_pid(&named_pid),
+            true,
+            Some(tcp(addr)),
+            format!("dns on {addr}"),
+        ));
+    }
+
+    let mysql_pid = layout.path("run/mysqld/mysqld.pid");
+    if config.mysql.port.is_some() || mysql_pid.exists() {
+        let socket = layout.mysql_socket();
+        let detail = format!("socket {}", socket.display());
+        out.push(status("mariadb", live_pid(&mysql_pid), true, Some(unix(&socket)), detail));
+    }
+
+    if layout.is_sandbox() {
+        let cron = live_pid(&layout.sandbox_cron_pid());
+        out.push(status("cron", cron, true, None, "the sandbox's private cron".into()));
+    }
+
+    if let Some(ftp) = &config.ftp {
+        let addr = SocketAddr::from(([127, 0, 0, 1], ftp.port));
+        out.push(status("pure-ftpd", None, false, Some(tcp(addr)), format!("ftp on {addr}")));
+    }
+
     let api = [config.api.admin_listen, config.api.user_listen];
     let answering = api.iter().all(|a| tcp(loopback(*a)));
     let detail = format!("admin {}, user {}", api[0], api[1]);
     out.push(status("hs-srvd", None, false, Some(answering), detail));
 
-    let logd = proc::read_pid(&layout.logd_pid()).filter(|pid| proc::alive(*pid));
-    out.push(status("hs-logd", logd, true, None, "follows the access log".into()));
+    let logd = live_pid(&layout.logd_pid());
+    out.push(status("hs-logd", logd, true, None, "follows the web, DNS and mail logs".into()));
+    for svc in &mut out {
+        svc.last_reload = service_status::read(layout, &svc.name);
+    }
     out
 }
 
@@ -408,6 +485,27 @@ pub struct Usage {
     pub over_disk: bool,
     pub suspended: bool,
     pub domains: Vec<DomainUsage>,
+    /// Mailboxes found under `var/mail/vhosts/{domain}/`, with this month's mail.
+    pub mailboxes: Vec<MailboxUsage>,
+    pub mailbox_bytes: u64,
+    /// The account's databases (`None`: MariaDB could not be asked).
+    pub databases: Option<Vec<DatabaseUsage>>,
+    pub database_bytes: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MailboxUsage {
+    pub address: String,
+    pub size_bytes: u64,
+    /// This month, from hs-logd's mail counts.
+    pub sent: u64,
+    pub received: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DatabaseUsage {
+    pub name: String,
+    pub size_bytes: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -435,6 +533,27 @@ pub fn account_usage(panel: &Panel, account: &Account, with_disk: bool) -> Resul
     let bandwidth: u64 = domains.iter().map(|d| d.bytes).sum();
     let (disk, partial) =
         if with_disk { disk_used(&panel.layout.home(&account.username)) } else { (0, false) };
+    let mut mailboxes = Vec::new();
+    let mut databases = None;
+    if with_disk {
+        for d in &domains {
+            mailboxes.extend(mailbox_usage(&panel.layout, &d.domain, &month));
+        }
+        databases = match crate::database::sizes(panel, &account.username) {
+            Ok(list) => Some(
+                list.into_iter()
+                    .map(|(name, size_bytes)| DatabaseUsage { name, size_bytes })
+                    .collect(),
+            ),
+            Err(e) => {
+                tracing::warn!(user = %account.username, "database sizes: {e}");
+                None
+            }
+        };
+    }
+    let mailbox_bytes = mailboxes.iter().map(|m| m.size_bytes).sum();
+    let database_bytes =
+        databases.as_ref().map_or(0, |l: &Vec<DatabaseUsage>| l.iter().map(|d| d.size_bytes).sum());
     let over = |used: u64, limit: Option<u64>| limit.is_some_and(|mb| used > mb * MB);
     Ok(Usage {
         username: account.username.clone(),
@@ -449,7 +568,62 @@ pub fn account_usage(panel: &Panel, account: &Account, with_disk: bool) -> Resul
         over_disk: with_disk && over(disk, plan.disk_mb),
         suspended: account.suspended.is_some(),
         domains,
+        mailboxes,
+        mailbox_bytes,
+        databases,
+        database_bytes,
     })
+}
+
+/// A domain's mailboxes: each folder of `var/mail/vhosts/{domain}/` whose name is
+/// a valid address with the domain, its size, and this month's mail counts.
+pub fn mailbox_usage(layout: &Layout, domain: &DomainName, month: &str) -> Vec<MailboxUsage> {
+    let mut counts: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    for day in month_files(&layout.mail_stats_dir(domain), month) {
+        let Some(by) = day.get("by").and_then(|b| b.as_object()) else { continue };
+        for (address, c) in by {
+            let n = |k: &str| c.get(k).and_then(serde_json::Value::as_u64).unwrap_or(0);
+            let e = counts.entry(address.clone()).or_default();
+            e.0 += n("sent");
+            e.1 += n("received");
+        }
+    }
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(layout.mail_vhosts().join(domain.as_str())) else {
+        return out;
+    };
+    for entry in entries.flatten().take(MAX_MAILBOXES) {
+        let Some(local) = entry.file_name().to_str().map(str::to_string) else { continue };
+        let Ok(address) = format!("{local}@{domain}").parse::<EmailAddress>() else { continue };
+        if !entry.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
+        let (size_bytes, _) = disk_used(&entry.path());
+        let (sent, received) = counts.get(address.as_str()).copied().unwrap_or((0, 0));
+        out.push(MailboxUsage { address: address.into_string(), size_bytes, sent, received });
+    }
+    out.sort_by(|a, b| a.address.cmp(&b.address));
+    out
+}
+
+/// The day files (`YYYY-MM-DD.json`) of one month in a folder, as JSON.
+fn month_files(dir: &Path, month: &str) -> Vec<serde_json::Value> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    let prefix = format!("{month}-");
+    let mut out = Vec::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if !(name.starts_with(&prefix) && name.ends_with(".json")) {
+            continue;
+        }
+        if let Some(v) =
+            std::fs::read(entry.path()).ok().and_then(|b| serde_json::from_slice(&b).ok())
+        {
+            out.push(v);
+        }
+    }
+    out
 }
 
 pub fn current_month() -> String {
@@ -546,12 +720,41 @@ pub fn stats(
     }
     let month = current_month();
     let (hits, bytes) = month_traffic(&panel.layout, domain, &month, &since);
+    let dns = tally_days(&panel.layout.dns_stats_dir(domain), today, days, &since);
+    let mail = tally_days(&panel.layout.mail_stats_dir(domain), today, days, &since);
+    let dns_queries: u64 = month_files(&panel.layout.dns_stats_dir(domain), &month)
+        .iter()
+        .filter(|d| d["day"].as_str().is_some_and(|day| day >= since.as_str()))
+        .filter_map(|d| d["total"].as_u64())
+        .sum();
     Ok(serde_json::json!({
         "domain": domain,
         "owner": owner,
-        "month": { "month": month, "hits": hits, "bytes": bytes },
+        "month": { "month": month, "hits": hits, "bytes": bytes, "dns_queries": dns_queries },
         "days": out,
+        "dns": dns,
+        "mail": mail,
+        "mailboxes": mailbox_usage(&panel.layout, domain, &month),
     }))
+}
+
+/// hs-logd's DNS or mail day files of the last `days` days, newest first,
+/// without their internal `state`.
+fn tally_days(dir: &Path, today: i64, days: u32, since: &str) -> Vec<serde_json::Value> {
+    let mut out = Vec::new();
+    for back in 0..i64::from(days) {
+        let name = day_name(today - back);
+        if name.as_str() < since {
+            break;
+        }
+        let Ok(bytes) = std::fs::read(dir.join(format!("{name}.json"))) else { continue };
+        let Ok(mut value) = serde_json::from_slice::<serde_json::Value>(&bytes) else { continue };
+        if let Some(obj) = value.as_object_mut() {
+            obj.remove("state");
+        }
+        out.push(value);
+    }
+    out
 }
 
 fn day_of(t: jiff::Timestamp) -> String {
@@ -667,17 +870,135 @@ pub fn read_alerts(layout: &Layout) -> Vec<Alert> {
 
 /// Records an alert unless one of the same kind and subject exists (a bandwidth
 /// alert's subject names the month, so it is raised once a month).
-pub fn raise(layout: &Layout, kind: &str, subject: &str, message: &str) -> Result<bool> {
+pub fn raise(panel: &Panel, kind: &str, subject: &str, message: &str) -> Result<bool> {
+    let config = current_config(panel);
+    raise_alert(&panel.layout, &config, alert(kind, subject, message), None)
+}
+
+/// Records `new` unless one of the same kind and subject exists (raised within
+/// `repeat`, when given), and e-mails it to the admin when one is configured.
+pub fn raise_alert(
+    layout: &Layout,
+    panel_config: &PanelConfig,
+    mut new: Alert,
+    repeat: Option<jiff::SignedDuration>,
+) -> Result<bool> {
+    let config = &panel_config.monitor;
     let path = layout.monitor_data().join("alerts.json");
+    let _lock = hs_config::locks::named(layout, "monitor-alerts").map_err(ModuleError::internal)?;
     let mut all: Alerts = read_json(&path);
-    if all.alerts.iter().any(|a| a.kind == kind && a.subject == subject) {
+    let recent = |a: &Alert| repeat.is_none_or(|r| new.time.duration_since(a.time) < r);
+    if all.alerts.iter().any(|a| a.kind == new.kind && a.subject == new.subject && recent(a)) {
         return Ok(false);
     }
-    all.alerts.push(alert(kind, subject, message));
+    if let Some(to) = &config.admin_email {
+        let host = panel_config.hostname.as_str();
+        new.mail = Some(match send_alert(config, host, to, &new) {
+            Ok(()) => format!("sent to {to}"),
+            Err(e) => {
+                tracing::warn!(kind = new.kind, "alert not e-mailed: {e}");
+                format!("not sent to {to}: {e}")
+            }
+        });
+    }
+    all.alerts.push(new);
     let excess = all.alerts.len().saturating_sub(MAX_ALERTS);
     all.alerts.drain(..excess);
     write_json(&path, &all)?;
     Ok(true)
+}
+
+/// The alert as a plain-text message (pure: every value is the panel's own text).
+pub fn alert_message(from: &str, to: &EmailAddress, host: &str, a: &Alert) -> String {
+    let clean = |s: &str| -> String { s.chars().filter(|c| !c.is_control()).take(200).collect() };
+    format!(
+        "From: HS-Panel <{from}>\nTo: <{to}>\nSubject: [{}] {} alert: {}\n\
+         Content-Type: text/plain; charset=utf-8\n\n{}\n\nKind: {}\nSubject: {}\nTime: {}\n",
+        clean(host),
+        clean(&a.kind),
+        clean(&a.subject),
+        clean(&a.message),
+        clean(&a.kind),
+        clean(&a.subject),
+        a.time
+    )
+}
+
+/// Hands the alert to `sendmail` (argv only; the message on stdin).
+fn send_alert(
+    config: &MonitorConfig,
+    host: &str,
+    to: &EmailAddress,
+    a: &Alert,
+) -> std::result::Result<(), String> {
+    let program = config.sendmail.to_str().ok_or("the sendmail path is not UTF-8")?;
+    let from = format!("hspanel@{host}");
+    let mut cmd = Cmd::new(program).map_err(|e| e.to_string())?.timeout(Duration::from_secs(20));
+    if let Some(dir) = &config.sendmail_config {
+        cmd = cmd.arg("-C").arg(dir);
+    }
+    let message = alert_message(&from, to, host, a);
+    cmd.args(["-i", "-f", from.as_str(), "--", to.as_str()])
+        .stdin_secret(message.into_bytes())
+        .run()
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+/// Records (and mails) every threshold crossed now. Called by hs-logd.
+pub fn check_thresholds(panel: &Panel, server: &Server) -> Result<Vec<Alert>> {
+    let panel_config = current_config(panel);
+    let config = &panel_config.monitor;
+    let mut raised = Vec::new();
+    let mut now = live_alerts(server, &config.thresholds);
+    for svc in services_status(panel) {
+        if !svc.up && svc.name != "hs-logd" {
+            now.push(alert("service", &svc.name, &format!("{} is down", svc.name)));
+        }
+    }
+    for a in now {
+        if raise_alert(&panel.layout, &panel_config, a.clone(), Some(ALERT_REPEAT))? {
+            raised.push(a);
+        }
+    }
+    Ok(raised)
+}
+
+/// What an admin may change; absent fields keep their value. `admin_email`:
+/// `Some(None)` removes the address.
+#[derive(Debug, Clone, Default)]
+pub struct ThresholdChange {
+    pub disk_percent: Option<Percent>,
+    pub inodes_percent: Option<Percent>,
+    pub memory_percent: Option<Percent>,
+    pub swap_percent: Option<Percent>,
+    pub load_percent: Option<LoadPercent>,
+    pub admin_email: Option<Option<EmailAddress>>,
+}
+
+/// Changes the thresholds and the admin address in `hspanel.yaml` (under a lock,
+/// read-modify-write); returns the new monitor settings.
+pub fn set_thresholds(
+    panel: &Panel,
+    actor: &Actor,
+    change: ThresholdChange,
+) -> Result<MonitorConfig> {
+    require_admin(actor)?;
+    let path = panel.layout.panel_config();
+    let _lock =
+        hs_config::locks::named(&panel.layout, "panel-config").map_err(ModuleError::internal)?;
+    let mut config = PanelConfig::read(&path).map_err(ModuleError::internal)?;
+    let t = &mut config.monitor.thresholds;
+    t.disk_percent = change.disk_percent.unwrap_or(t.disk_percent);
+    t.inodes_percent = change.inodes_percent.unwrap_or(t.inodes_percent);
+    t.memory_percent = change.memory_percent.unwrap_or(t.memory_percent);
+    t.swap_percent = change.swap_percent.unwrap_or(t.swap_percent);
+    t.load_percent = change.load_percent.unwrap_or(t.load_percent);
+    if let Some(email) = change.admin_email {
+        config.monitor.admin_email = email;
+    }
+    config.write(&path).map_err(ModuleError::internal)?;
+    Ok(config.monitor)
 }
 
 /// Applies the bandwidth policy to every account over its plan's monthly limit;
@@ -700,7 +1021,9 @@ pub fn enforce_bandwidth(panel: &Panel, policy: BandwidthPolicy) -> Result<Vec<U
             usage.month
         );
         let subject = format!("{}/{}", account.username, usage.month);
-        let raised = raise(&panel.layout, "bandwidth", &subject, &message)?;
+        let config = current_config(panel);
+        let raised =
+            raise_alert(&panel.layout, &config, alert("bandwidth", &subject, &message), None)?;
         if policy == BandwidthPolicy::Suspend && account.suspended.is_none() {
             match crate::account::suspend(panel, &system, &account.username, BANDWIDTH_REASON) {
                 Ok(_) => {

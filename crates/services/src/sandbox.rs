@@ -284,6 +284,7 @@ fn write_named_configs(
         work_dir: layout.path("var/cache/bind"),
         pid_file: layout.path("run/named/named.pid"),
         log_file: layout.path("var/log/named/named.log"),
+        query_log: layout.named_query_log(),
         port: dns.port,
         rndc_port: dns.rndc_port,
         conf_local: layout.named_conf_local(),

@@ -44,6 +44,8 @@ pub const PAGES: &[(&str, &str)] = &[
 
 const INDEX_TEMPLATE: &str = include_str!("../assets/index.html");
 const APP_JS: &str = include_str!("../assets/app.js");
+/// SVG charts for the dashboards (`HSChart`), drawn without markup parsing.
+const CHART_JS: &str = include_str!("../assets/chart.js");
 const APP_CSS: &str = include_str!("../assets/app.css");
 const ICON: &str = include_str!("../assets/icon.svg");
 
@@ -60,6 +62,7 @@ pub fn asset(path: &str) -> Option<Asset> {
     let (mime, body) = match path {
         "/" | "/index.html" => (HTML, index()),
         "/ui/app.js" => (JS, APP_JS),
+        "/ui/chart.js" => (JS, CHART_JS),
         "/ui/app.css" => (CSS, APP_CSS),
         "/ui/icon.svg" => (SVG, ICON),
         _ => {
@@ -100,6 +103,7 @@ mod tests {
             ("/index.html", Some(HTML)),
             ("/ui/app.js", Some(JS)),
             ("/ui/app.css", Some(CSS)),
+            ("/ui/chart.js", Some(JS)),
             ("/ui/icon.svg", Some(SVG)),
             ("/ui/pages/domains.js", Some(JS)),
             ("/ui/pages/nope.js", None),
@@ -140,7 +144,8 @@ mod tests {
             "setAttribute('style'",
             "createContextualFragment",
         ];
-        let scripts = std::iter::once(("app", APP_JS)).chain(PAGES.iter().copied());
+        let scripts =
+            [("app", APP_JS), ("chart", CHART_JS)].into_iter().chain(PAGES.iter().copied());
         for (name, script) in scripts {
             for sink in sinks {
                 assert!(!script.contains(sink), "{name} uses {sink}");

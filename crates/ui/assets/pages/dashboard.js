@@ -72,6 +72,210 @@
       domains.set('?');
       ctx.notify(HS.errorBox(error));
     });
+    if (ctx.me.role === 'admin') await server(view, ctx);
+  }
+
+  // ---- The server (administrators): health, services, alerts, history --------
+
+  function bytes(n) {
+    return HSChart.short(n, 'B');
+  }
+
+  function seconds(iso) {
+    const t = Date.parse(iso);
+    return isNaN(t) ? 0 : t / 1000;
+  }
+
+  // Counter samples to rates: bytes per second between consecutive samples.
+  function rates(samples, field) {
+    const out = [];
+    for (let i = 1; i < samples.length; i += 1) {
+      const dt = seconds(samples[i].time) - seconds(samples[i - 1].time);
+      const dv = samples[i][field] - samples[i - 1][field];
+      if (dt > 0 && dv >= 0) out.push([seconds(samples[i].time), dv / dt]);
+    }
+    return out;
+  }
+
+  function historyCharts(samples) {
+    const pts = (field) => samples.map((x) => [seconds(x.time), x[field]]);
+    return el(
+      'div',
+      { class: 'charts' },
+      HSChart.line({ title: 'CPU', unit: '%', max: 100, series: [{ label: 'CPU %', points: pts('cpu_percent') }] }),
+      HSChart.line({ title: 'Load (1 minute)', series: [{ label: 'load', points: pts('load1') }] }),
+      HSChart.line({
+        title: 'Memory and swap',
+        unit: '%',
+        max: 100,
+        series: [
+          { label: 'memory %', points: pts('memory_percent') },
+          { label: 'swap %', points: pts('swap_percent') },
+        ],
+      }),
+      HSChart.line({ title: 'Disk (fullest filesystem)', unit: '%', max: 100, series: [{ label: 'disk %', points: pts('disk_percent') }] }),
+      HSChart.line({
+        title: 'Network',
+        unit: 'B/s',
+        series: [
+          { label: 'received', points: rates(samples, 'rx_bytes') },
+          { label: 'sent', points: rates(samples, 'tx_bytes') },
+        ],
+      }),
+    );
+  }
+
+  function reloadCell(r) {
+    if (!r) return '—';
+    const badge = r.ok ? el('span', { class: 'badge good' }, 'OK') : el('span', { class: 'badge bad' }, 'Failed');
+    return el('span', null, badge, ' ', HS.when(r.time), r.ok ? null : ' ' + r.message);
+  }
+
+  function thresholdsForm(ctx, current, email) {
+    const t = current || {};
+    return HS.form({
+      name: 'thresholds',
+      grid: true,
+      submit: 'Save thresholds',
+      fields: [
+        { name: 'disk_percent', label: 'Disk full (%)', type: 'number', min: 1, max: 100, value: t.disk_percent },
+        { name: 'inodes_percent', label: 'Inodes used (%)', type: 'number', min: 1, max: 100, value: t.inodes_percent },
+        { name: 'memory_percent', label: 'Memory used (%)', type: 'number', min: 1, max: 100, value: t.memory_percent },
+        { name: 'swap_percent', label: 'Swap used (%)', type: 'number', min: 1, max: 100, value: t.swap_percent },
+        { name: 'load_percent', label: 'Load (% of the cores)', type: 'number', min: 10, max: 10000, value: t.load_percent },
+        { name: 'admin_email', label: 'E-mail alerts to', type: 'email', value: email || '', hint: 'Leave empty to show alerts here only.' },
+      ],
+      async onsubmit(values) {
+        const input = { admin_email: values.admin_email };
+        for (const key of ['disk_percent', 'inodes_percent', 'memory_percent', 'swap_percent', 'load_percent']) {
+          if (values[key] !== '') input[key] = Number(values[key]);
+        }
+        await api('monitor/set_thresholds', input);
+        ctx.notify(HS.okBox('Thresholds saved.'));
+      },
+    });
+  }
+
+  async function server(view, ctx) {
+    const [s, services, history] = await Promise.all([
+      api('monitor/server'),
+      api('monitor/services'),
+      api('monitor/history', { range: 'day' }),
+    ]);
+    const fullest = s.filesystems.reduce((m, f) => Math.max(m, f.used_percent), 0);
+    const down = services.services.filter((x) => !x.up).length;
+    view.append(
+      el(
+        'div',
+        { class: 'tiles' },
+        tile('CPU', s.cpu.used_percent + ' %'),
+        tile('Load', s.load[0]),
+        tile('Memory', s.memory.used_percent + ' %'),
+        tile('Fullest disk', fullest + ' %'),
+        tile('Services down', down),
+        tile('Alerts', s.alerts.length),
+      ),
+      HS.card(
+        'Alerts',
+        HS.table({
+          rows: s.alerts.slice(-20).reverse(),
+          empty: 'No alerts.',
+          columns: [
+            { label: 'Kind', cell: (a) => a.kind },
+            { label: 'Message', cell: (a) => a.message },
+            { label: 'E-mail', cell: (a) => a.mail || '—' },
+            { label: 'Time', cell: (a) => HS.when(a.time) },
+          ],
+        }),
+      ),
+      HS.card(
+        'Services',
+        HS.table({
+          rows: services.services,
+          columns: [
+            { label: 'Service', cell: (x) => x.name },
+            { label: 'Status', cell: (x) => (x.up ? el('span', { class: 'badge good' }, 'Up') : el('span', { class: 'badge bad' }, 'Down')) },
+            { label: 'Detail', cell: (x) => x.detail },
+            { label: 'Last reload', cell: (x) => reloadCell(x.last_reload) },
+          ],
+        }),
+      ),
+      HS.card('Last day', historyCharts(history.samples)),
+      HS.card(
+        'Filesystems',
+        HS.table({
+          rows: s.filesystems,
+          columns: [
+            { label: 'Mount', cell: (f) => f.mount },
+            { label: 'Used', cell: (f) => bytes(f.used_bytes) + ' of ' + bytes(f.size_bytes) + ' (' + f.used_percent + ' %)' },
+            { label: 'Inodes', cell: (f) => f.inodes_percent + ' %' },
+          ],
+        }),
+      ),
+      HS.card('Alert thresholds', thresholdsForm(ctx, s.thresholds, s.admin_email)),
+    );
+  }
+
+  // ---- An account's usage and its domains' statistics ---------------------------
+
+  async function accountUsage(view) {
+    const [u, domains] = await Promise.all([api('monitor/usage'), api('domain/list')]);
+    const mb = (n) => Math.round((n / 1048576) * 10) / 10;
+    view.append(
+      HS.card(
+        'Disk and bandwidth',
+        usage('Disk space (MB)', mb(u.disk_used_bytes), u.disk_limit_mb),
+        usage('Bandwidth this month (MB)', mb(u.bandwidth_bytes), u.bandwidth_limit_mb),
+        el('p', null, 'Mailboxes ' + bytes(u.mailbox_bytes) + ', databases ' + bytes(u.database_bytes) + '.'),
+        u.mailboxes.length
+          ? HS.table({
+              rows: u.mailboxes,
+              columns: [
+                { label: 'Mailbox', cell: (m) => m.address },
+                { label: 'Size', cell: (m) => bytes(m.size_bytes) },
+                { label: 'Sent', cell: (m) => m.sent },
+                { label: 'Received', cell: (m) => m.received },
+              ],
+            })
+          : null,
+      ),
+    );
+    const names = domains.domains.filter((d) => d.type !== 'sub').map((d) => d.domain).slice(0, 10);
+    const all = await Promise.all(names.map((d) => api('monitor/stats', { domain: d, days: 30 })));
+    for (const st of all) {
+      // Every one of the last 30 days, 0 where hs-logd counted nothing.
+      const byDay = new Map(st.days.map((d) => [d.day, d]));
+      const days = [];
+      for (let back = 29; back >= 0; back -= 1) {
+        const day = new Date(Date.now() - back * 86400000).toISOString().slice(0, 10);
+        days.push(byDay.get(day) || { day, bytes: 0, visitors: 0 });
+      }
+      const today = st.days[0];
+      const hours = today ? today.hours.map((h, i) => [seconds(today.day + 'T00:00:00Z') + i * 3600, h.hits]) : [];
+      view.append(
+        HS.card(
+          'Statistics of ' + st.domain,
+          el('p', null, st.month.hits + ' hits, ' + bytes(st.month.bytes) + ' this month; ' + (st.month.dns_queries || 0) + ' DNS queries.'),
+          el(
+            'div',
+            { class: 'charts' },
+            HSChart.bars({ title: 'Bandwidth by day', unit: 'B', bars: days.map((d) => ({ label: d.day.slice(5), value: d.bytes })) }),
+            HSChart.bars({ title: 'Visitors by day', bars: days.map((d) => ({ label: d.day.slice(5), value: d.visitors })) }),
+            HSChart.line({ title: 'Hits today by hour (UTC)', utc: true, series: [{ label: 'hits', points: hours }] }),
+          ),
+          today
+            ? HS.table({
+                caption: 'Top pages today',
+                rows: today.pages.slice(0, 10),
+                columns: [
+                  { label: 'Page', cell: (p) => p.key },
+                  { label: 'Hits', cell: (p) => p.count },
+                ],
+              })
+            : null,
+        ),
+      );
+    }
   }
 
   function usage(label, used, limit) {
@@ -149,6 +353,7 @@
         ),
       ),
     );
+    await accountUsage(view);
   }
 
   HS.page({
