@@ -17,6 +17,7 @@ pub mod domain;
 pub mod error;
 pub mod fileman;
 pub mod ftp;
+pub mod mail;
 pub mod monitor;
 pub mod plan;
 pub mod system;

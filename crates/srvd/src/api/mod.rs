@@ -8,5 +8,6 @@ pub mod dns;
 pub mod domain;
 pub mod fileman;
 pub mod ftp;
+pub mod mail;
 pub mod monitor;
 pub mod plan;
