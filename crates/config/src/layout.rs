@@ -342,7 +342,7 @@ impl Layout {
     }
 
     /// One of the maps the panel manages: `virtual_mailbox_domains`,
-    /// `virtual_mailbox_maps`, `virtual_alias_maps`, `hspanel_transport`.
+    /// `virtual_mailbox_maps`, `virtual_alias_maps`, `hspanel_hold`.
     pub fn postfix_map(&self, name: &str) -> PathBuf {
         self.postfix_dir().join(name)
     }

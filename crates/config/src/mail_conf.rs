@@ -66,12 +66,12 @@ pub fn postfix_main(s: &MailStack) -> String {
          virtual_mailbox_domains = hash:{etc}/virtual_mailbox_domains\n\
          virtual_mailbox_maps = hash:{etc}/virtual_mailbox_maps\n\
          virtual_alias_maps = hash:{etc}/virtual_alias_maps\n\
-         transport_maps = hash:{etc}/hspanel_transport\n\
          virtual_transport = lmtp:unix:private/dovecot-lmtp\n\
          smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, \
          reject_unauth_destination\n\
-         smtpd_recipient_restrictions = permit_mynetworks, permit_sasl_authenticated, \
-         reject_unauth_destination, check_policy_service unix:private/policyd-spf\n\
+         smtpd_recipient_restrictions = check_recipient_access hash:{etc}/hspanel_hold, \
+         permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination, \
+         check_policy_service unix:private/policyd-spf\n\
          policyd-spf_time_limit = 3600\n\
          smtpd_sasl_type = dovecot\n\
          smtpd_sasl_path = private/auth\n\
@@ -293,7 +293,7 @@ mod tests {
         let main = postfix_main(&stack());
         for line in [
             "virtual_alias_maps = hash:/srv/box/etc/postfix/virtual_alias_maps\n",
-            "transport_maps = hash:/srv/box/etc/postfix/hspanel_transport\n",
+            "check_recipient_access hash:/srv/box/etc/postfix/hspanel_hold, ",
             "smtpd_milters = inet:127.0.0.1:2892, inet:127.0.0.1:2891\n",
             "milter_default_action = tempfail\n",
         ] {

@@ -359,10 +359,12 @@ pub fn suspension_changed(panel: &Panel, account: &Account) -> Result<()> {
     }
     let domains: Vec<DomainName> = table.domains.iter().map(|d| d.domain.clone()).collect();
     sync(panel, &domains, &[])?;
-    if account.suspended.is_none()
-        && let Err(e) = svc::Postfix::new(&panel.layout).flush()
-    {
-        tracing::warn!(user = %account.username, "cannot flush the mail queue: {e}");
+    if account.suspended.is_none() {
+        let names: Vec<String> = domains.iter().map(ToString::to_string).collect();
+        match svc::Postfix::new(&panel.layout).release(&names) {
+            Ok(n) => tracing::info!(user = %account.username, released = n, "held mail released"),
+            Err(e) => tracing::warn!(user = %account.username, "cannot release held mail: {e}"),
+        }
     }
     Ok(())
 }
@@ -488,7 +490,7 @@ pub fn sync(
         maps("virtual_mailbox_domains", mail::render_domains(&views)),
         maps("virtual_mailbox_maps", mail::render_mailbox_maps(&views)),
         maps("virtual_alias_maps", mail::render_alias_maps(&views)),
-        maps("hspanel_transport", mail::render_transport(&views)),
+        maps("hspanel_hold", mail::render_hold(&views)),
     ];
     panel.pipeline.apply("postfix", &changes)?;
 

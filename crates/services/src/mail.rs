@@ -28,7 +28,7 @@ use crate::proc;
 
 /// The maps in the Postfix folder that the panel renders and `postmap`s.
 pub const POSTFIX_MAPS: &[&str] =
-    &["virtual_mailbox_domains", "virtual_mailbox_maps", "virtual_alias_maps", "hspanel_transport"];
+    &["virtual_mailbox_domains", "virtual_mailbox_maps", "virtual_alias_maps", "hspanel_hold"];
 
 /// Postfix's master daemon (Debian's path).
 const POSTFIX_MASTER: &str = "/usr/lib/postfix/sbin/master";
@@ -59,16 +59,47 @@ impl Postfix {
         cmd.timeout(Duration::from_secs(120)).run().map(|_| ()).map_err(|e| e.to_string())
     }
 
-    /// Delivers what the queue holds now (after an unsuspension).
-    pub fn flush(&self) -> Result<(), String> {
-        Cmd::new("postqueue")
+    /// Releases the held mail of `domains` (after an unsuspension): every
+    /// message on hold with a recipient in one of them goes back to delivery.
+    pub fn release(&self, domains: &[String]) -> Result<usize, String> {
+        let listing = Cmd::new("postqueue")
             .map_err(|e| e.to_string())?
             .arg("-c")
             .arg(&self.dir)
-            .arg("-f")
+            .arg("-j")
             .run()
-            .map(|_| ())
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.to_string())?;
+        let mut ids = Vec::new();
+        for line in listing.stdout.lines() {
+            let Ok(entry) = serde_json::from_str::<serde_json::Value>(line) else { continue };
+            if entry["queue_name"] != "hold" {
+                continue;
+            }
+            let ours = entry["recipients"].as_array().is_some_and(|rs| {
+                rs.iter().filter_map(|r| r["address"].as_str()).any(|a| {
+                    a.rsplit_once('@').is_some_and(|(_, d)| domains.iter().any(|x| x == d))
+                })
+            });
+            let id = entry["queue_id"].as_str().unwrap_or_default();
+            if ours && !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric()) {
+                ids.push(id.to_owned());
+            }
+        }
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let mut cmd = Cmd::new("postsuper").map_err(|e| e.to_string())?.arg("-c").arg(&self.dir);
+        for id in &ids {
+            cmd = cmd.arg("-H").arg(id);
+        }
+        cmd.run().map_err(|e| e.to_string())?;
+        // Released mail waits in the deferred queue; deliver it now.
+        let mut now = Cmd::new("postqueue").map_err(|e| e.to_string())?.arg("-c").arg(&self.dir);
+        for id in &ids {
+            now = now.arg("-i").arg(id);
+        }
+        now.run().map_err(|e| e.to_string())?;
+        Ok(ids.len())
     }
 }
 

@@ -358,7 +358,16 @@ fn suspension(sandbox: &Sandbox, admin: &Client, alice: &str, mail: &Mail<'_>) {
     mail.send("someone@example.net", &info, "while-suspended", &[]);
     std::thread::sleep(Duration::from_secs(2));
     let log = std::fs::read_to_string(sandbox.root.join("var/log/mail/mail.log")).unwrap();
-    assert!(log.contains("status=deferred"), "not deferred:\n{log}");
+    assert!(log.contains("hold: RCPT") && log.contains("account suspended"), "not held:\n{log}");
+    let maildir = sandbox.layout_path(&format!("var/mail/vhosts/{}/info/Maildir", mail.domain));
+    let holds = |sub: &str| {
+        std::fs::read_dir(maildir.join(sub))
+            .map(|d| d.flatten().any(|f| {
+                std::fs::read_to_string(f.path()).unwrap_or_default().contains("while-suspended")
+            }))
+            .unwrap_or(false)
+    };
+    assert!(!holds("new") && !holds("cur"), "delivered while suspended");
 
     ok(admin.call("account/unsuspend", json!({ "username": alice })));
     mail.wait_for(&info, "INBOX", "while-suspended", 1);
