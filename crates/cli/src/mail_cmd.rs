@@ -20,21 +20,38 @@ pub(crate) enum MailCmd {
         quota: String,
     },
     /// Set a mailbox's password, read from stdin.
-    ChangePassword { email: String },
-    SetQuota { email: String, quota: String },
-    SetSpamThreshold { email: String, threshold: String },
-    DeleteAccount { email: String },
+    ChangePassword {
+        email: String,
+    },
+    SetQuota {
+        email: String,
+        quota: String,
+    },
+    SetSpamThreshold {
+        email: String,
+        threshold: String,
+    },
+    DeleteAccount {
+        email: String,
+    },
     /// An account's mailboxes (with usage) and forwarders.
-    ListAccounts { username: String },
+    ListAccounts {
+        username: String,
+    },
     /// Forward SOURCE to one or more destinations.
     CreateForwarder {
         source: String,
         #[arg(required = true)]
         dest: Vec<String>,
     },
-    DeleteForwarder { source: String },
+    DeleteForwarder {
+        source: String,
+    },
     /// Deliver mail for unknown addresses of DOMAIN to DEST (none: refuse it).
-    SetCatchall { domain: String, dest: Vec<String> },
+    SetCatchall {
+        domain: String,
+        dest: Vec<String>,
+    },
     /// Answer mail automatically; the message is read from stdin.
     SetAutoresponder {
         email: String,
@@ -48,7 +65,9 @@ pub(crate) enum MailCmd {
         #[arg(long, default_value_t = 24)]
         interval: u32,
     },
-    DeleteAutoresponder { email: String },
+    DeleteAutoresponder {
+        email: String,
+    },
 }
 
 fn parse_all<T: std::str::FromStr>(items: &[String]) -> anyhow::Result<Vec<T>>
@@ -100,7 +119,9 @@ pub(crate) fn run(
                 .map(|a| format!("{:<40} {:>12} / {}", a.email, a.usage, a.quota))
                 .collect();
             lines.extend(
-                view.forwarders.iter().map(|f| format!("{:<40} -> {}", f.source, f.dest.join(", "))),
+                view.forwarders
+                    .iter()
+                    .map(|f| format!("{:<40} -> {}", f.source, f.dest.join(", "))),
             );
             out.say(&view, &lines.join("\n"))
         }

@@ -20,13 +20,13 @@ use clap::{Parser, Subcommand};
 use cron_cmd::CronCmd;
 use files_cmd::FilesCmd;
 use ftp_cmd::FtpCmd;
-use mail_cmd::MailCmd;
 use hs_config::{Layout, PanelConfig};
 use hs_modules::{Actor, ModuleError, Panel, account, database, dns, domain, plan};
 use hs_types::{
     DbHost, DbName, DbPrivilege, DbUser, DomainName, HostLabel, Password, PlanName, RedirectStatus,
     RedirectUrl, Username,
 };
+use mail_cmd::MailCmd;
 use serde::Serialize;
 
 #[derive(Parser)]

@@ -346,7 +346,10 @@ mod tests {
         assert_eq!(body(render_domains(&view)), ["alice.test OK"]);
         assert_eq!(
             body(render_mailbox_maps(&view)),
-            ["info@alice.test alice.test/info/Maildir/", "sales@alice.test alice.test/sales/Maildir/"]
+            [
+                "info@alice.test alice.test/info/Maildir/",
+                "sales@alice.test alice.test/sales/Maildir/"
+            ]
         );
         assert_eq!(
             body(render_alias_maps(&view)),

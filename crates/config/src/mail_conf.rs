@@ -308,8 +308,12 @@ mod tests {
     #[test]
     fn dovecot() {
         let conf = dovecot_conf(&stack());
-        assert!(conf.contains("args = scheme=SHA512-CRYPT username_format=%n /srv/box/etc/dovecot/hspanel-users/%d\n"));
-        assert!(conf.contains("default_fields = uid=120 gid=130 home=/srv/box/var/mail/vhosts/%d/%n\n"));
+        assert!(conf.contains(
+            "args = scheme=SHA512-CRYPT username_format=%n /srv/box/etc/dovecot/hspanel-users/%d\n"
+        ));
+        assert!(
+            conf.contains("default_fields = uid=120 gid=130 home=/srv/box/var/mail/vhosts/%d/%n\n")
+        );
         assert!(conf.contains("unix_listener /srv/box/var/spool/postfix/private/dovecot-lmtp {\n"));
         // Dovecot refuses a setting on the line of a `{`.
         assert!(conf.lines().all(|l| !l.contains('{') || l.trim_end().ends_with('{')));

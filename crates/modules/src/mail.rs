@@ -170,7 +170,12 @@ pub fn change_password(
     })
 }
 
-pub fn set_quota(panel: &Panel, actor: &Actor, email: &EmailAddress, quota: MailQuota) -> Result<()> {
+pub fn set_quota(
+    panel: &Panel,
+    actor: &Actor,
+    email: &EmailAddress,
+    quota: MailQuota,
+) -> Result<()> {
     edit_mailbox(panel, actor, email, |m| {
         m.quota = quota;
         Ok(())
@@ -506,18 +511,16 @@ pub fn sync(
         FileChange::write(dir.join("KeyTable"), mail::render_key_table(&key_refs)),
         FileChange::write(dir.join("SigningTable"), mail::render_signing_table(&names)),
     ];
-    let unchanged = tables.iter().all(|c| {
-        std::fs::read_to_string(&c.path).ok().as_deref() == c.content.as_deref()
-    });
+    let unchanged = tables
+        .iter()
+        .all(|c| std::fs::read_to_string(&c.path).ok().as_deref() == c.content.as_deref());
     if !unchanged {
         panel.pipeline.apply("opendkim", &tables)?;
     }
 
     for (domain, user) in touched {
-        let Some(m) = views
-            .iter()
-            .find(|v| &v.domain.domain == domain)
-            .and_then(|v| v.domain.mailbox(user))
+        let Some(m) =
+            views.iter().find(|v| &v.domain.domain == domain).and_then(|v| v.domain.mailbox(user))
         else {
             continue;
         };

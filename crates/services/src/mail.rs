@@ -340,8 +340,12 @@ pub fn prepare_sandbox(layout: &Layout, config: &PanelConfig) -> Result<(), Stri
     let users = layout.dovecot_dir().join("hspanel-users");
     // setgid: every passwd-file written here belongs to group dovecot.
     mkdir(&users, 0o2750)?;
-    nix::unistd::chown(&users, None, nix::unistd::Group::from_name("dovecot").ok().flatten().map(|g| g.gid))
-        .map_err(|e| format!("{}: {e}", users.display()))?;
+    nix::unistd::chown(
+        &users,
+        None,
+        nix::unistd::Group::from_name("dovecot").ok().flatten().map(|g| g.gid),
+    )
+    .map_err(|e| format!("{}: {e}", users.display()))?;
     mkdir(&layout.mail_root(), 0o770)?;
     chown_to(&layout.mail_root(), VMAIL_USER)?;
     for dir in [layout.opendkim_dir().join("keys"), layout.path("run/opendkim")] {
@@ -352,7 +356,7 @@ pub fn prepare_sandbox(layout: &Layout, config: &PanelConfig) -> Result<(), Stri
     mkdir(&spamd_home, 0o750)?;
     chown_to(&spamd_home, "debian-spamd")?;
 
-    ensure_certificate(layout, &config.hostname.to_string())?;
+    ensure_certificate(layout, config.hostname.as_ref())?;
     let write = |path: PathBuf, text: String| {
         fsutil::write_atomic(&path, text.as_bytes(), 0o644).map_err(|e| e.to_string())
     };
@@ -528,7 +532,13 @@ pub fn start_one(
             }
             "dovecot" => {
                 let conf = Dovecot::new(layout).conf.display().to_string();
-                ("dovecot", vec!["-F".into(), "-c".into(), conf], Signal::SIGTERM, ports.imap_port, ten)
+                (
+                    "dovecot",
+                    vec!["-F".into(), "-c".into(), conf],
+                    Signal::SIGTERM,
+                    ports.imap_port,
+                    ten,
+                )
             }
             "postfix" => {
                 let postfix = Postfix::new(layout);

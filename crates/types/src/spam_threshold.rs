@@ -14,7 +14,8 @@ impl SpamThreshold {
     fn parse(input: &str) -> Result<Self, InvalidValue> {
         let err = || InvalidValue::new(WHAT, "must be a number from 0.1 to 100, like 5 or 7.5");
         let (whole, frac) = input.split_once('.').unwrap_or((input, "0"));
-        let digits = |s: &str| !s.is_empty() && s.len() <= 3 && s.bytes().all(|b| b.is_ascii_digit());
+        let digits =
+            |s: &str| !s.is_empty() && s.len() <= 3 && s.bytes().all(|b| b.is_ascii_digit());
         if !digits(whole) || !digits(frac) || frac.len() != 1 {
             return Err(err());
         }

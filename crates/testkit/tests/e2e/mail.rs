@@ -184,11 +184,8 @@ fn delivery_imap_pop3(sandbox: &Sandbox, mail: &Mail<'_>) {
     // A wrong password fails on IMAP and POP3.
     assert!(login_refused(&mail.imap(&info, "wrong-password", "INBOX", None)));
     let pop3 = |password: &str, tls: bool| {
-        let (scheme, port) = if tls {
-            ("pop3s", sandbox.info.pop3s_port)
-        } else {
-            ("pop3", sandbox.info.pop3_port)
-        };
+        let (scheme, port) =
+            if tls { ("pop3s", sandbox.info.pop3s_port) } else { ("pop3", sandbox.info.pop3_port) };
         Command::new("curl")
             .args(["-sS", "-k", "--max-time", "20", "-u", &format!("{info}:{password}")])
             .arg(format!("{scheme}://127.0.0.1:{port}/1"))
@@ -261,7 +258,8 @@ fn autoresponder(me: &Client, mail: &Mail<'_>) {
     assert_eq!(mail.search(&copy, "INBOX", "Away").len(), 1);
     assert!(mail.search(&lists, "INBOX", "Away").is_empty(), "a list got a reply");
     ok(me.call("mail/delete_autoresponder", json!({ "email": info })));
-    let sieve = mail.sandbox.layout_path(&format!("var/mail/vhosts/{}/info/hspanel.sieve", mail.domain));
+    let sieve =
+        mail.sandbox.layout_path(&format!("var/mail/vhosts/{}/info/hspanel.sieve", mail.domain));
     assert!(!std::fs::read_to_string(sieve).unwrap().contains("vacation :"));
 }
 
@@ -305,7 +303,10 @@ fn dkim_on_submission(sandbox: &Sandbox, mail: &Mail<'_>) {
         String::from_utf8_lossy(&child.wait_with_output().unwrap().stdout).trim().to_owned()
     };
     assert_eq!(verify(&message), "pass");
-    assert_eq!(verify(&message.replace("This is a test mailing", "This is a forged mailing")), "fail");
+    assert_eq!(
+        verify(&message.replace("This is a test mailing", "This is a forged mailing")),
+        "fail"
+    );
 }
 
 fn spam_and_quota(me: &Client, mail: &Mail<'_>) {
@@ -362,9 +363,13 @@ fn suspension(sandbox: &Sandbox, admin: &Client, alice: &str, mail: &Mail<'_>) {
     let maildir = sandbox.layout_path(&format!("var/mail/vhosts/{}/info/Maildir", mail.domain));
     let holds = |sub: &str| {
         std::fs::read_dir(maildir.join(sub))
-            .map(|d| d.flatten().any(|f| {
-                std::fs::read_to_string(f.path()).unwrap_or_default().contains("while-suspended")
-            }))
+            .map(|d| {
+                d.flatten().any(|f| {
+                    std::fs::read_to_string(f.path())
+                        .unwrap_or_default()
+                        .contains("while-suspended")
+                })
+            })
             .unwrap_or(false)
     };
     assert!(!holds("new") && !holds("cur"), "delivered while suspended");
