@@ -132,26 +132,6 @@ impl Dovecot {
     pub fn new(layout: &Layout) -> Dovecot {
         Dovecot { conf: layout.dovecot_dir().join("dovecot.conf") }
     }
-
-    /// A mailbox's usage in bytes, from Dovecot's quota plugin.
-    pub fn usage(&self, email: &str) -> Result<u64, String> {
-        let out = Cmd::new("doveadm")
-            .map_err(|e| e.to_string())?
-            .arg("-c")
-            .arg(&self.conf)
-            .args(["-f", "flow", "quota", "get", "-u", email])
-            .run()
-            .map_err(|e| e.to_string())?;
-        // `Quota name=User quota Type=STORAGE Value=12 Limit=1024 %=1` (KiB).
-        let kib = out
-            .stdout
-            .lines()
-            .filter(|l| l.contains("Type=STORAGE"))
-            .find_map(|l| l.split_whitespace().find_map(|w| w.strip_prefix("Value=")))
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(0);
-        Ok(kib * 1024)
-    }
 }
 
 impl ServiceDriver for Dovecot {

@@ -115,6 +115,22 @@ fn mail_end_to_end() {
     spam_and_quota(&me, &mail);
     isolation(&other, &mail);
     suspension(&sandbox, &admin, &alice, &mail);
+    termination(&sandbox, &admin, &alice, &mail);
+}
+
+fn termination(sandbox: &Sandbox, admin: &Client, alice: &str, mail: &Mail<'_>) {
+    ok(admin.call("account/terminate", json!({ "username": alice })));
+    let maps = std::fs::read_to_string(sandbox.layout_path("etc/postfix/virtual_mailbox_maps"));
+    assert!(!maps.unwrap().contains(&mail.domain), "the maps still name the domain");
+    for gone in [
+        format!("etc/dovecot/hspanel-users/{}", mail.domain),
+        format!("var/mail/vhosts/{}", mail.domain),
+        format!("etc/opendkim/keys/{}", mail.domain),
+    ] {
+        assert!(!sandbox.layout_path(&gone).exists(), "{gone} is left");
+    }
+    let keys = std::fs::read_to_string(sandbox.layout_path("etc/opendkim/KeyTable")).unwrap();
+    assert!(!keys.contains(&mail.domain), "{keys}");
 }
 
 fn mailboxes_and_refused_input(sandbox: &Sandbox, me: &Client, mail: &Mail<'_>) {
