@@ -9,6 +9,7 @@ mod accounts;
 mod api;
 mod dns;
 mod logd;
+mod mail;
 mod vhosts;
 
 fn main() -> anyhow::Result<()> {
@@ -28,6 +29,7 @@ fn main() -> anyhow::Result<()> {
         ["accounts"] => accounts::run(),
         ["dns"] => dns::run(),
         ["logd"] => logd::run().map(|v| println!("{v:#}")),
+        ["mail"] => mail::run().map(|v| println!("{v:#}")),
         _ => anyhow::bail!("usage: hs-bench [all|vhosts|api|accounts|logd|dns|bare-axum PORT]"),
     }
 }

@@ -8,6 +8,7 @@
 mod cron_cmd;
 mod files_cmd;
 mod ftp_cmd;
+mod mail_cmd;
 mod monitor;
 mod task_cmd;
 mod plugin_cmd;
@@ -28,6 +29,7 @@ use hs_types::{
     RedirectUrl, Username,
 };
 use plugin_cmd::PluginCmd;
+use mail_cmd::MailCmd;
 use serde::Serialize;
 
 #[derive(Parser)]
@@ -83,6 +85,9 @@ enum Command {
     /// FTP users of an account (HS::FTP).
     #[command(subcommand)]
     Ftp(FtpCmd),
+    /// HS::Mail: mailboxes, forwarders, catch-alls, autoresponders.
+    #[command(subcommand)]
+    Mail(MailCmd),
     /// Files of an account (HS::FileManager), as the account's own user.
     #[command(subcommand)]
     Files(FilesCmd),
@@ -378,6 +383,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Up | Command::Init { .. } | Command::SandboxCron { .. } => Ok(()),
         Command::Cron(cmd) => cron_cmd::run(&panel, &admin, &out, cmd),
         Command::Ftp(cmd) => ftp_cmd::run(&panel, &admin, &op, &out, cmd),
+        Command::Mail(cmd) => mail_cmd::run(&panel, &admin, &op, &out, cmd),
         Command::Files(cmd) => files_cmd::run(&panel, &admin, &op, &out, cmd),
         Command::Task(cmd) => task_cmd::run(&panel, &admin, &out, cmd),
         Command::Plugin(cmd) => plugin_cmd::run(&panel, &admin, &out, cmd),

@@ -79,6 +79,17 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
         }
     }
 
+    // HS::Mail: the private spamd, spamass-milter, OpenDKIM, Dovecot and Postfix.
+    match hs_services::mail::start_private(&layout, &config) {
+        Ok(mail) => daemons.extend(mail),
+        Err(e) => {
+            for daemon in daemons.iter_mut().rev() {
+                daemon.stop(Duration::from_secs(5));
+            }
+            bail!("starting the private mail services: {e}");
+        }
+    }
+
     let result = (|| -> anyhow::Result<()> {
         let mut srvd = start_srvd(&root, &config)?;
         let mut logd = start_logd(&root)?;
@@ -126,8 +137,14 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
     })();
 
     for daemon in daemons.iter_mut().rev() {
-        // MariaDB needs about a second to shut down cleanly.
-        daemon.stop(Duration::from_secs(15));
+        // MariaDB needs about a second to shut down cleanly; the milters and
+        // Dovecot take seconds and lose nothing when killed.
+        let grace = match daemon.name {
+            "spamass-milter" | "opendkim" | "dovecot" => Duration::from_millis(500),
+            "spamd" => Duration::from_secs(3),
+            _ => Duration::from_secs(15),
+        };
+        daemon.stop(grace);
     }
     println!("HS-Panel sandbox stopped");
     result
@@ -176,6 +193,9 @@ fn restart_web(
             Some(ftp) => hs_services::ftp::start_private(layout, ftp),
             None => Err("the sandbox has no FTP ports".into()),
         },
+        mail if hs_services::mail::DAEMONS.contains(&mail) => {
+            hs_services::mail::start_one(layout, config, mail, true)
+        }
         other => Err(format!("no way to start {other}")),
     };
     started.map_err(anyhow::Error::msg)
@@ -278,6 +298,13 @@ fn write_sandbox_file(
         "mysql_port": config.mysql.port,
         "mysql_socket": layout.mysql_socket(),
         "ftp_port": config.ftp.as_ref().map(|f| f.port),
+        "smtp_port": config.mail.as_ref().map(|m| m.smtp_port),
+        "submission_port": config.mail.as_ref().map(|m| m.submission_port),
+        "smtps_port": config.mail.as_ref().map(|m| m.smtps_port),
+        "imap_port": config.mail.as_ref().map(|m| m.imap_port),
+        "imaps_port": config.mail.as_ref().map(|m| m.imaps_port),
+        "pop3_port": config.mail.as_ref().map(|m| m.pop3_port),
+        "pop3s_port": config.mail.as_ref().map(|m| m.pop3s_port),
     });
     let text = serde_json::to_string_pretty(&doc)?;
     fsutil::write_atomic(&layout.sandbox_file(), text.as_bytes(), 0o600)?;

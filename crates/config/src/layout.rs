@@ -419,6 +419,73 @@ impl Layout {
         self.user_dir(user).join("databases.yaml")
     }
 
+    // --- mail (HS::Mail) ------------------------------------------------------
+
+    /// The account's mail domains, mailboxes and forwarders (desired state).
+    pub fn mail_file(&self, user: &Username) -> PathBuf {
+        self.user_dir(user).join("mail.yaml")
+    }
+
+    /// Postfix's configuration folder (`main.cf`, `master.cf`, the maps).
+    pub fn postfix_dir(&self) -> PathBuf {
+        self.path("etc/postfix")
+    }
+
+    /// One of the maps the panel manages: `virtual_mailbox_domains`,
+    /// `virtual_mailbox_maps`, `virtual_alias_maps`, `hspanel_hold`.
+    pub fn postfix_map(&self, name: &str) -> PathBuf {
+        self.postfix_dir().join(name)
+    }
+
+    pub fn postfix_queue(&self) -> PathBuf {
+        self.path("var/spool/postfix")
+    }
+
+    pub fn dovecot_dir(&self) -> PathBuf {
+        self.path("etc/dovecot")
+    }
+
+    /// Dovecot's passwd-file for one domain's mailboxes.
+    pub fn dovecot_users(&self, domain: &DomainName) -> PathBuf {
+        self.dovecot_dir().join("hspanel-users").join(domain.as_str())
+    }
+
+    /// The maildirs' root: `{domain}/{user}/` below it.
+    pub fn mail_root(&self) -> PathBuf {
+        self.path("var/mail/vhosts")
+    }
+
+    /// A mailbox's home: its `Maildir/` and its Sieve script.
+    pub fn mailbox_home(&self, domain: &DomainName, user: &str) -> PathBuf {
+        self.mail_root().join(domain.as_str()).join(user)
+    }
+
+    pub fn opendkim_dir(&self) -> PathBuf {
+        self.path("etc/opendkim")
+    }
+
+    /// A domain's DKIM private key.
+    pub fn dkim_key(&self, domain: &DomainName) -> PathBuf {
+        self.opendkim_dir().join("keys").join(domain.as_str()).join("hspanel.private")
+    }
+
+    /// SpamAssassin's per-mailbox preferences (spamd's virtual config folders).
+    pub fn spam_prefs(&self, domain: &DomainName, user: &str) -> PathBuf {
+        self.path("var/lib/spamassassin/hspanel-users")
+            .join(domain.as_str())
+            .join(user)
+            .join("user_prefs")
+    }
+
+    /// The mail services' TLS certificate and key (self-signed until HS::SSL).
+    pub fn mail_tls_cert(&self) -> PathBuf {
+        self.path("etc/ssl/hspanel/mail.crt")
+    }
+
+    pub fn mail_tls_key(&self) -> PathBuf {
+        self.path("etc/ssl/hspanel/mail.key")
+    }
+
     /// Private instances' own pid files, sockets and logs (sandbox only).
     pub fn sandbox_run(&self) -> PathBuf {
         self.path("run/hspanel")

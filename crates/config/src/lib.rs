@@ -14,6 +14,8 @@ pub mod ftp;
 pub mod journal;
 pub mod layout;
 pub mod locks;
+pub mod mail;
+pub mod mail_conf;
 pub mod panel;
 pub mod queue;
 pub mod plugin;

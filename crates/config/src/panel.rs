@@ -32,6 +32,10 @@ pub struct PanelConfig {
     /// in sandboxes made before it (`prepare` fills it in).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ftp: Option<FtpConfig>,
+    /// The sandbox's private mail stack (HS::Mail); absent on a real server
+    /// (standard ports) and in sandboxes made before it (`prepare` fills it in).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mail: Option<MailConfig>,
     /// MariaDB (HS::Database). Absent in files written before it existed.
     #[serde(default)]
     pub mysql: MysqlConfig,
@@ -181,6 +185,25 @@ pub struct FtpConfig {
 /// How many passive data ports the sandbox's pure-ftpd uses.
 pub const FTP_PASSIVE_PORTS: u16 = 20;
 
+/// The loopback ports of a sandbox's private Postfix, Dovecot, OpenDKIM and
+/// spamd (a real server uses the standard ones: 25, 587, 465, 143, 993, 110, 995).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailConfig {
+    pub smtp_port: u16,
+    pub submission_port: u16,
+    pub smtps_port: u16,
+    pub imap_port: u16,
+    pub imaps_port: u16,
+    pub pop3_port: u16,
+    pub pop3s_port: u16,
+    /// OpenDKIM's milter.
+    pub dkim_port: u16,
+    /// spamass-milter, which asks spamd.
+    pub spam_milter_port: u16,
+    pub spamd_port: u16,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DnsConfig {
@@ -223,6 +246,7 @@ impl PanelConfig {
             php: PhpConfig { version: "8.2".into(), max_children: 5 },
             dns: None,
             ftp: None,
+            mail: None,
             mysql: MysqlConfig::default(),
             bandwidth_policy: BandwidthPolicy::Notify,
             monitor: MonitorConfig::default(),

@@ -291,6 +291,8 @@ fn undo_create(
         crate::cron::remove_crontab(panel, user)?;
         // HS::FTP: the account's FTP users leave the puredb with it.
         crate::ftp::remove_account(panel, user)?;
+        // HS::Mail: mailboxes, maps, passwd-files and DKIM keys go too.
+        crate::mail::remove_account(panel, user)?;
         system::delete_user(user)?;
     }
     if did("domain_claim") {
@@ -416,6 +418,14 @@ fn set_suspension(
     if let Err(e) = crate::ftp::rebuild(panel) {
         panel.store.write_account(&previous)?;
         let _ = crate::cron::sync(panel, &previous);
+        let _ = database::set_locked(panel, user, was_locked);
+        return Err(e);
+    }
+    // HS::Mail: logins refused and mail deferred while suspended.
+    if let Err(e) = crate::mail::suspension_changed(panel, &account) {
+        panel.store.write_account(&previous)?;
+        let _ = crate::cron::sync(panel, &previous);
+        let _ = crate::ftp::rebuild(panel);
         let _ = database::set_locked(panel, user, was_locked);
         return Err(e);
     }

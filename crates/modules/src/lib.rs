@@ -18,6 +18,7 @@ pub mod error;
 pub mod fileman;
 pub mod ftp;
 pub mod hooks;
+pub mod mail;
 pub mod monitor;
 pub mod plan;
 pub mod plugins;

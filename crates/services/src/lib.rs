@@ -11,6 +11,7 @@ pub mod bind;
 pub mod cron;
 pub mod daemon;
 pub mod ftp;
+pub mod mail;
 pub mod mariadb;
 pub mod nginx;
 pub mod php_fpm;
@@ -31,6 +32,9 @@ pub fn pipeline(layout: &Layout, config: &PanelConfig) -> Pipeline {
         Arc::new(bind::Bind::new(layout)),
         Arc::new(cron::Cron::new(layout)),
         Arc::new(mariadb::MariaDb::new(layout)),
+        Arc::new(mail::Postfix::new(layout)),
+        Arc::new(mail::Dovecot::new(layout)),
+        Arc::new(mail::OpenDkim::new(layout)),
     ];
     Pipeline::new(layout.clone(), drivers)
 }

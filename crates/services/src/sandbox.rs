@@ -100,7 +100,14 @@ pub fn prepare(root: &Path) -> Result<PanelConfig, String> {
         config.write(&path).map_err(|e| e.to_string())?;
     }
 
+    // A sandbox made before HS::Mail gets its mail ports now.
+    if config.mail.is_none() {
+        config.mail = Some(mail_ports()?);
+        config.write(&path).map_err(|e| e.to_string())?;
+    }
+
     write_main_configs(&layout, &config)?;
+    crate::mail::prepare_sandbox(&layout, &config)?;
     Ok(config)
 }
 
@@ -139,7 +146,25 @@ fn fresh_config() -> Result<PanelConfig, String> {
     config.dns = Some(dns_ports()?);
     config.mysql.port = Some(free_fixed_port()?);
     config.ftp = Some(ftp_ports()?);
+    config.mail = Some(mail_ports()?);
     Ok(config)
+}
+
+/// Loopback ports for the private Postfix, Dovecot, OpenDKIM and spamd.
+fn mail_ports() -> Result<hs_config::panel::MailConfig, String> {
+    let port = || free_port().map(|a| a.port());
+    Ok(hs_config::panel::MailConfig {
+        smtp_port: port()?,
+        submission_port: port()?,
+        smtps_port: port()?,
+        imap_port: port()?,
+        imaps_port: port()?,
+        pop3_port: port()?,
+        pop3s_port: port()?,
+        dkim_port: port()?,
+        spam_milter_port: port()?,
+        spamd_port: port()?,
+    })
 }
 
 /// The control port and a run of free passive ports for the private pure-ftpd.

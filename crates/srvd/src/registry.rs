@@ -178,6 +178,7 @@ pub fn actions() -> &'static [&'static Action] {
             crate::api::plan::ACTIONS,
             crate::api::cron::ACTIONS,
             crate::api::ftp::ACTIONS,
+            crate::api::mail::ACTIONS,
             crate::api::monitor::ACTIONS,
             crate::api::database::ACTIONS,
             crate::api::fileman::ACTIONS,

@@ -35,6 +35,22 @@ pub struct SandboxInfo {
     /// The private pure-ftpd's loopback control port.
     #[serde(default)]
     pub ftp_port: u16,
+    /// The private Postfix (SMTP, submission with STARTTLS, smtps) and Dovecot
+    /// (IMAP, IMAPS, POP3, POP3S) loopback ports.
+    #[serde(default)]
+    pub smtp_port: u16,
+    #[serde(default)]
+    pub submission_port: u16,
+    #[serde(default)]
+    pub smtps_port: u16,
+    #[serde(default)]
+    pub imap_port: u16,
+    #[serde(default)]
+    pub imaps_port: u16,
+    #[serde(default)]
+    pub pop3_port: u16,
+    #[serde(default)]
+    pub pop3s_port: u16,
 }
 
 /// A running sandbox. Dropping it terminates every account it created (they are

@@ -36,6 +36,7 @@ pub const PAGES: &[(&str, &str)] = &[
     ("dns", include_str!("../assets/pages/dns.js")),
     ("cron", include_str!("../assets/pages/cron.js")),
     ("databases", include_str!("../assets/pages/databases.js")),
+    ("mail", include_str!("../assets/pages/mail.js")),
     ("files", include_str!("../assets/pages/files.js")),
     ("security", include_str!("../assets/pages/security.js")),
     ("tasks", include_str!("../assets/pages/tasks.js")),

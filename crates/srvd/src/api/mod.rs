@@ -8,6 +8,7 @@ pub mod dns;
 pub mod domain;
 pub mod fileman;
 pub mod ftp;
+pub mod mail;
 pub mod monitor;
 pub mod plan;
 pub mod task;

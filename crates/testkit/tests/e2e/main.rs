@@ -11,6 +11,7 @@ mod dns;
 mod fileman;
 mod ftp;
 mod isolation;
+mod mail;
 mod monitor;
 mod plugins;
 mod monitor_logs;
