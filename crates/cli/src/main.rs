@@ -8,6 +8,7 @@
 mod cron_cmd;
 mod files_cmd;
 mod ftp_cmd;
+mod ssl_cmd;
 mod monitor;
 mod up;
 
@@ -19,6 +20,7 @@ use clap::{Parser, Subcommand};
 use cron_cmd::CronCmd;
 use files_cmd::FilesCmd;
 use ftp_cmd::FtpCmd;
+use ssl_cmd::SslCmd;
 use hs_config::{Layout, PanelConfig};
 use hs_modules::{Actor, ModuleError, Panel, account, database, dns, domain, plan};
 use hs_types::{
@@ -80,6 +82,9 @@ enum Command {
     /// FTP users of an account (HS::FTP).
     #[command(subcommand)]
     Ftp(FtpCmd),
+    /// Certificates of an account (HS::SSL).
+    #[command(subcommand)]
+    Ssl(SslCmd),
     /// Files of an account (HS::FileManager), as the account's own user.
     #[command(subcommand)]
     Files(FilesCmd),
@@ -368,6 +373,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Up | Command::Init { .. } | Command::SandboxCron { .. } => Ok(()),
         Command::Cron(cmd) => cron_cmd::run(&panel, &admin, &out, cmd),
         Command::Ftp(cmd) => ftp_cmd::run(&panel, &admin, &op, &out, cmd),
+        Command::Ssl(cmd) => ssl_cmd::run(&panel, &admin, &out, cmd),
         Command::Files(cmd) => files_cmd::run(&panel, &admin, &op, &out, cmd),
         Command::Recover => {
             let n = account::recover(&panel)?;

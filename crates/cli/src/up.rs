@@ -1,5 +1,5 @@
-//! `hspanel up`: the sandbox in the foreground. Private nginx, PHP-FPM, named, MariaDB
-//! and cron, then
+//! `hspanel up`: the sandbox in the foreground. Private nginx, PHP-FPM, named, MariaDB,
+//! cron and pebble (HS::SSL's CA), then
 //! hs-srvd; `sandbox.json` once everything answers; Ctrl-C stops it all.
 //! hs-srvd and hs-logd are supervised: if one dies it is started again (and
 //! recovers). A web daemon that exits is started again after a pause of
@@ -79,6 +79,18 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
         }
     }
 
+    // HS::SSL: the private CA. Not supervised: a test stops it to see how a
+    // renewal against a CA that does not answer behaves.
+    let mut pebble = match sandbox::start_pebble(&layout, &config) {
+        Ok(pebble) => pebble,
+        Err(e) => {
+            for daemon in daemons.iter_mut().rev() {
+                daemon.stop(Duration::from_secs(5));
+            }
+            bail!("starting the private pebble: {e}");
+        }
+    };
+
     let result = (|| -> anyhow::Result<()> {
         let mut srvd = start_srvd(&root, &config)?;
         let mut logd = start_logd(&root)?;
@@ -119,6 +131,7 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
         Ok(())
     })();
 
+    pebble.stop(Duration::from_secs(5));
     for daemon in daemons.iter_mut().rev() {
         // MariaDB needs about a second to shut down cleanly.
         daemon.stop(Duration::from_secs(15));
@@ -256,6 +269,9 @@ fn write_sandbox_file(
         "mysql_port": config.mysql.port,
         "mysql_socket": layout.mysql_socket(),
         "ftp_port": config.ftp.as_ref().map(|f| f.port),
+        "acme_directory": config.ssl.acme_directory,
+        "acme_ca_file": config.ssl.extra_roots,
+        "pebble_pid": std::fs::read_to_string(layout.path("run/hspanel/pebble.pid")).ok(),
     });
     let text = serde_json::to_string_pretty(&doc)?;
     fsutil::write_atomic(&layout.sandbox_file(), text.as_bytes(), 0o600)?;

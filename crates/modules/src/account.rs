@@ -256,7 +256,7 @@ fn undo_create(
         }
     }
     if did("vhost") {
-        remove_sites(panel, &names)?;
+        remove_sites(panel, user, &names)?;
     }
     if did("php_pool") {
         remove_pool(panel, user)?;
@@ -285,7 +285,11 @@ fn undo_create(
     Ok(())
 }
 
-fn remove_sites(panel: &Panel, names: &[DomainName]) -> Result<()> {
+fn remove_sites(panel: &Panel, user: &Username, names: &[DomainName]) -> Result<()> {
+    // HS::SSL: the names' certificates go first.
+    for name in names {
+        crate::ssl::site_removed(panel, user, name)?;
+    }
     let changes: Vec<_> = names
         .iter()
         .map(|n| panel.layout.nginx_site_map(n))

@@ -286,6 +286,8 @@ pub fn check_usage_fits(panel: &Panel, account: &Account, plan: &Plan) -> Result
 fn undo_add(panel: &Panel, user: &Username, name: &DomainName, steps: &[String]) -> Result<()> {
     let did = |step: &str| steps.iter().any(|s| s == step);
     if did("vhost") {
+        // HS::SSL: the name's certificates go with its site.
+        crate::ssl::site_removed(panel, user, name)?;
         let path = panel.layout.nginx_site_map(name);
         if path.exists() {
             web::apply_nginx(panel, &[FileChange::remove(path)])?;

@@ -19,6 +19,7 @@ pub mod fileman;
 pub mod ftp;
 pub mod monitor;
 pub mod plan;
+pub mod ssl;
 pub mod system;
 pub mod web;
 

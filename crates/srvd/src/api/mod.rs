@@ -10,3 +10,4 @@ pub mod fileman;
 pub mod ftp;
 pub mod monitor;
 pub mod plan;
+pub mod ssl;
