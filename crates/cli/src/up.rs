@@ -271,7 +271,9 @@ fn write_sandbox_file(
         "ftp_port": config.ftp.as_ref().map(|f| f.port),
         "acme_directory": config.ssl.acme_directory,
         "acme_ca_file": config.ssl.extra_roots,
-        "pebble_pid": std::fs::read_to_string(layout.path("run/hspanel/pebble.pid")).ok(),
+        "pebble_pid": std::fs::read_to_string(layout.path("run/hspanel/pebble.pid"))
+            .ok()
+            .and_then(|pid| pid.trim().parse::<u32>().ok()),
     });
     let text = serde_json::to_string_pretty(&doc)?;
     fsutil::write_atomic(&layout.sandbox_file(), text.as_bytes(), 0o600)?;

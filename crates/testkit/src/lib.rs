@@ -35,6 +35,14 @@ pub struct SandboxInfo {
     /// The private pure-ftpd's loopback control port.
     #[serde(default)]
     pub ftp_port: u16,
+    /// HS::SSL: the private pebble's ACME directory, the root that signs what it
+    /// issues, and its pid (a test stops it to play a CA that does not answer).
+    #[serde(default)]
+    pub acme_directory: String,
+    #[serde(default)]
+    pub acme_ca_file: String,
+    #[serde(default)]
+    pub pebble_pid: u32,
 }
 
 /// A running sandbox. Dropping it terminates every account it created (they are

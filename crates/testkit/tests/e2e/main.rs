@@ -13,5 +13,6 @@ mod ftp;
 mod isolation;
 mod monitor;
 mod resilience;
+mod ssl;
 mod ui;
 mod validation;
