@@ -8,8 +8,8 @@
 mod cron_cmd;
 mod files_cmd;
 mod ftp_cmd;
-mod ssl_cmd;
 mod monitor;
+mod ssl_cmd;
 mod up;
 
 use std::io::Read;
@@ -20,7 +20,6 @@ use clap::{Parser, Subcommand};
 use cron_cmd::CronCmd;
 use files_cmd::FilesCmd;
 use ftp_cmd::FtpCmd;
-use ssl_cmd::SslCmd;
 use hs_config::{Layout, PanelConfig};
 use hs_modules::{Actor, ModuleError, Panel, account, database, dns, domain, plan};
 use hs_types::{
@@ -28,6 +27,7 @@ use hs_types::{
     RedirectUrl, Username,
 };
 use serde::Serialize;
+use ssl_cmd::SslCmd;
 
 #[derive(Parser)]
 #[command(name = "hspanel", version, about = "HS-Panel web hosting control panel")]

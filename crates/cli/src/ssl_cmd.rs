@@ -27,8 +27,12 @@ pub(crate) enum SslCmd {
     Autossl { username: String, domain: String },
     /// Renew a certificate now.
     Renew { username: String, domain: String },
-    /// Renew every certificate that expires within 30 days (all accounts).
-    RenewDue,
+    /// Renew every certificate that expires soon (all accounts).
+    RenewDue {
+        /// How soon, in days.
+        #[arg(long, default_value_t = 30)]
+        within_days: i64,
+    },
     /// Remove a certificate; the domain goes back to a self-signed one.
     Delete { username: String, domain: String },
 }
@@ -73,8 +77,9 @@ pub(crate) fn run(panel: &Panel, admin: &Actor, out: &Out, cmd: SslCmd) -> anyho
             let view = ssl::renew(panel, admin, &user, &name, &mut progress)?;
             out.say(&view, &line(&view))
         }
-        SslCmd::RenewDue => {
-            let report = ssl::renew_due(panel, &mut progress)?;
+        SslCmd::RenewDue { within_days } => {
+            let within = within_days.saturating_mul(86_400);
+            let report = ssl::renew_due(panel, within, &mut progress)?;
             let text = format!(
                 "checked {}, renewed {}, failed {}",
                 report.checked,

@@ -286,18 +286,21 @@ fn undo_create(
 }
 
 fn remove_sites(panel: &Panel, user: &Username, names: &[DomainName]) -> Result<()> {
-    // HS::SSL: the names' certificates go first.
-    for name in names {
-        crate::ssl::site_removed(panel, user, name)?;
-    }
-    let changes: Vec<_> = names
+    let mut changes: Vec<_> = names
         .iter()
         .map(|n| panel.layout.nginx_site_map(n))
         .filter(|p| p.exists())
         .map(hs_automation::FileChange::remove)
         .collect();
+    // HS::SSL: the names' certificates leave nginx in the same change.
+    for name in names {
+        changes.extend(crate::ssl::removal_changes(panel, name)?);
+    }
     if !changes.is_empty() {
         web::apply_nginx(panel, &changes)?;
+    }
+    for name in names {
+        crate::ssl::forget(panel, user, name)?;
     }
     Ok(())
 }

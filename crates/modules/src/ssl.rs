@@ -28,8 +28,8 @@ use std::time::Duration;
 use hs_automation::FileChange;
 use hs_config::render::{self, CertMap};
 use hs_config::{fsutil, locks, yaml};
-use hs_types::{CertName, DnsRecord, DomainName, RecordData, RecordName, RecordType, Ttl};
 use hs_types::Username;
+use hs_types::{CertName, DnsRecord, DomainName, RecordData, RecordName, RecordType, Ttl};
 use serde::{Deserialize, Serialize};
 use sha2::Digest as _;
 
@@ -192,20 +192,21 @@ pub fn new_site_changes(panel: &Panel, domain: &DomainName) -> Result<Vec<FileCh
     Ok(deploy_changes(panel, &name, &self_signed_bundle(&name)?))
 }
 
-/// For HS::Account and HS::Domain: a name stops being hosted. Its certificates,
-/// the wildcard's too, leave nginx and the state. Idempotent.
-pub fn site_removed(panel: &Panel, user: &Username, domain: &DomainName) -> Result<()> {
-    let names = [CertName::of(domain), format!("*.{domain}").parse::<CertName>()?];
-    let maps: Vec<FileChange> = names
+/// For HS::Account and HS::Domain: the nginx changes that stop serving a name's
+/// certificates (its own and its wildcard's), to apply with its site map; then
+/// [`forget`] drops their files and state. Both are idempotent.
+pub fn removal_changes(panel: &Panel, domain: &DomainName) -> Result<Vec<FileChange>> {
+    Ok(names_of_domain(domain)?
         .iter()
         .map(|n| panel.layout.nginx_cert_map(n))
         .filter(|p| p.exists())
         .map(FileChange::remove)
-        .collect();
-    if !maps.is_empty() {
-        crate::web::apply_nginx(panel, &maps)?;
-    }
-    for name in &names {
+        .collect())
+}
+
+/// The certificate files and state of a name nginx no longer serves.
+pub fn forget(panel: &Panel, user: &Username, domain: &DomainName) -> Result<()> {
+    for name in &names_of_domain(domain)? {
         let prefix = format!("{}_", name.file_stem());
         if let Ok(entries) = std::fs::read_dir(panel.layout.ssl_certs()) {
             for entry in entries.flatten() {
@@ -218,6 +219,10 @@ pub fn site_removed(panel: &Panel, user: &Username, domain: &DomainName) -> Resu
             .map_err(ModuleError::internal)?;
     }
     Ok(())
+}
+
+fn names_of_domain(domain: &DomainName) -> Result<[CertName; 2]> {
+    Ok([CertName::of(domain), format!("*.{domain}").parse::<CertName>()?])
 }
 
 fn read_state(panel: &Panel, user: &Username, name: &CertName) -> Result<Option<SslState>> {
@@ -249,7 +254,10 @@ fn authorize(panel: &Panel, actor: &Actor, user: &Username, name: &CertName) -> 
     account::load_managed(panel, actor, user)?;
     let domains = panel.store.domains(user)?;
     if !domains.iter().any(|d| &d.domain == name.domain()) {
-        return Err(ModuleError::NotFound(format!("domain {} is not one of {user}'s", name.domain())));
+        return Err(ModuleError::NotFound(format!(
+            "domain {} is not one of {user}'s",
+            name.domain()
+        )));
     }
     Ok(())
 }
@@ -404,9 +412,10 @@ pub struct RenewReport {
     pub failed: Vec<(String, String)>,
 }
 
-/// Renews every certificate of every account that expires within 30 days.
-/// A failure is recorded on its certificate and does not stop the others.
-pub fn renew_due(panel: &Panel, progress: Progress<'_>) -> Result<RenewReport> {
+/// Renews every certificate of every account that expires within `within`
+/// seconds ([`RENEW_WITHIN`] for the scheduled run) and did not come from the
+/// user. A failure is recorded on its certificate and does not stop the others.
+pub fn renew_due(panel: &Panel, within: i64, progress: Progress<'_>) -> Result<RenewReport> {
     let mut report = RenewReport::default();
     let accounts = panel.store.accounts()?;
     let total = accounts.len().max(1);
@@ -426,7 +435,7 @@ pub fn renew_due(panel: &Panel, progress: Progress<'_>) -> Result<RenewReport> {
             let Some(v) = view(panel, user, &name)? else { continue };
             report.checked += 1;
             let left = days_left_secs(&v);
-            if left > RENEW_WITHIN || v.source == Source::Installed {
+            if left > within || v.source == Source::Installed {
                 continue;
             }
             match renew_locked(panel, user, &name, &mut |_, _| {}) {
@@ -462,10 +471,13 @@ fn order_and_record(
         Err(message) => {
             // The serving certificate stays; the failure is kept for `list`.
             let mut state = previous.unwrap_or_else(|| new_state(name, Source::SelfSigned));
-            state.last_error = Some(Failure { at: jiff::Timestamp::now(), message: message.clone() });
+            state.last_error =
+                Some(Failure { at: jiff::Timestamp::now(), message: message.clone() });
             write_state(panel, user, &state)?;
             tracing::warn!(user = %user, name = %name, "certificate order failed: {message}");
-            Err(ModuleError::Service(format!("the certificate for {name} was not issued: {message}")))
+            Err(ModuleError::Service(format!(
+                "the certificate for {name} was not issued: {message}"
+            )))
         }
     }
 }
@@ -518,15 +530,14 @@ fn order(
     let csr = params.serialize_request(&cert_key).map_err(|e| e.to_string())?;
     let chain = client.finalize(&order, csr.der())?;
     progress(95, "installing");
-    let bundle = format!("{}{chain}", cert_key.serialize_pem());
-    // What nginx will serve must be whole: the chain parses, the key matches.
-    let ders = pki::certificates(&chain)?;
-    let leaf = ders.first().ok_or("the CA sent no certificate")?;
-    let info = pki::info(leaf)?;
-    if !pki::covers(&info.names, name.as_str()) {
-        return Err(format!("the CA issued a certificate for {}", info.names.join(", ")));
-    }
-    Ok(bundle)
+    // What the CA sent passes the checks a user's certificate passes: the key
+    // matches, the names cover, the dates hold, the chain is whole.
+    let roots = trusted_roots(panel).map_err(|e| e.to_string())?;
+    let now = jiff::Timestamp::now().as_second();
+    let key_pem = cert_key.serialize_pem();
+    let checked = pki::check_install(name.as_str(), &chain, &key_pem, None, &roots, now)
+        .map_err(|e| format!("the CA's certificate fails a check: {e}"))?;
+    Ok(checked.bundle)
 }
 
 /// Answers one authorization: dns-01 for a wildcard, http-01 otherwise.
@@ -565,8 +576,8 @@ fn prove(
         DnsRecord::new(owner, Ttl::default(), data).map_err(|e| e.to_string())
     };
     let txt = record(client.dns_value(&challenge.token))?;
-    let published = crate::dns::publish(panel, user, zone, DNS_SOURCE, vec![txt])
-        .map_err(|e| e.to_string())?;
+    let published =
+        crate::dns::publish(panel, user, zone, DNS_SOURCE, vec![txt]).map_err(|e| e.to_string())?;
     if !published {
         return Err(format!("{zone} has no DNS zone here for the dns-01 challenge"));
     }

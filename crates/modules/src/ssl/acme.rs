@@ -70,7 +70,11 @@ pub struct Order {
 
 impl Client {
     /// Reads the directory and registers (or finds again) the account of `pkcs8`.
-    pub fn connect(agent: ureq::Agent, directory_url: &str, pkcs8: &[u8]) -> Result<Client, String> {
+    pub fn connect(
+        agent: ureq::Agent,
+        directory_url: &str,
+        pkcs8: &[u8],
+    ) -> Result<Client, String> {
         let key = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8)
             .map_err(|_| "the ACME account key is unreadable".to_string())?;
         let mut response = agent
@@ -82,8 +86,8 @@ impl Client {
         if !status.is_success() {
             return Err(format!("the ACME directory answered {status}"));
         }
-        let directory: Value =
-            serde_json::from_str(&text).map_err(|_| "the ACME directory is not JSON".to_string())?;
+        let directory: Value = serde_json::from_str(&text)
+            .map_err(|_| "the ACME directory is not JSON".to_string())?;
         let mut client = Client { agent, directory, key, kid: String::new(), nonce: None };
 
         let url = client.endpoint("newAccount")?;
@@ -169,10 +173,7 @@ impl Client {
                 .header("content-type", "application/jose+json")
                 .send(body.to_string())
                 .map_err(|e| format!("the CA does not answer: {e}"))?;
-            let headers = Headers {
-                location: header(&response, "location"),
-                link_alternate: None,
-            };
+            let headers = Headers { location: header(&response, "location"), link_alternate: None };
             self.nonce = header(&response, "replay-nonce");
             let status = response.status().as_u16();
             let text = response.body_mut().read_to_string().map_err(|e| e.to_string())?;
@@ -184,7 +185,11 @@ impl Client {
         Err("the CA kept refusing our nonces".into())
     }
 
-    fn post_json(&mut self, url: &str, payload: Option<&Value>) -> Result<(Headers, Value), String> {
+    fn post_json(
+        &mut self,
+        url: &str,
+        payload: Option<&Value>,
+    ) -> Result<(Headers, Value), String> {
         let (status, headers, text) = self.post(url, payload, false)?;
         let value: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
         if !(200..300).contains(&status) {

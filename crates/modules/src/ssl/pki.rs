@@ -267,14 +267,54 @@ mod tests {
         }
     }
 
+    /// root → intermediate → leaf for alice.test: (leaf, key, intermediate, root).
+    fn three_levels() -> (String, String, String, String) {
+        let ca = |name: &str| {
+            let mut p = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+            p.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+            p.distinguished_name.push(rcgen::DnType::CommonName, name);
+            p
+        };
+        let root_key = rcgen::KeyPair::generate().unwrap();
+        let root_params = ca("Root");
+        let root = root_params.self_signed(&root_key).unwrap();
+        let root_issuer = rcgen::Issuer::new(root_params, root_key);
+        let mid_key = rcgen::KeyPair::generate().unwrap();
+        let mid_params = ca("Intermediate");
+        let mid = mid_params.signed_by(&mid_key, &root_issuer).unwrap();
+        let mid_issuer = rcgen::Issuer::new(mid_params, mid_key);
+        let key = rcgen::KeyPair::generate().unwrap();
+        let leaf = rcgen::CertificateParams::new(vec!["alice.test".to_string()])
+            .unwrap()
+            .signed_by(&key, &mid_issuer)
+            .unwrap();
+        (leaf.pem(), key.serialize_pem(), mid.pem(), root.pem())
+    }
+
     #[test]
-    fn an_out_of_order_chain_is_named() {
-        let (cert, key, ca) = issued(&["alice.test"], (-365, 365));
-        // The CA in front of the leaf: the leaf's signer is there, but not next.
-        let swapped = format!("{ca}{cert}");
-        let chain = format!("{ca}");
-        let got = check_install("alice.test", &swapped, &key, Some(&chain), &[], now());
-        assert!(got.is_err());
+    fn chain_order_and_completeness_table() {
+        let (leaf, key, mid, root) = three_levels();
+        let roots = certificates(&root).unwrap();
+        let none: &[Vec<u8>] = &[];
+        let reversed = format!("{root}{mid}");
+        let full = format!("{mid}{root}");
+        let cases: Vec<(Option<&str>, &[Vec<u8>], &str)> = vec![
+            (Some(&mid), &roots, ""),
+            (Some(&full), none, ""),
+            (Some(&mid), none, "incomplete"),
+            (None, &roots, "incomplete"),
+            (Some(&reversed), none, "out of order"),
+            (Some(&root), &roots, "did not sign"),
+        ];
+        for (chain, roots, want) in cases {
+            let got = check_install("alice.test", &leaf, &key, chain, roots, now());
+            match (want.is_empty(), got) {
+                (true, Ok(_)) => {}
+                (true, Err(e)) => panic!("refused: {e}"),
+                (false, Ok(_)) => panic!("accepted, wanted {want}"),
+                (false, Err(e)) => assert!(e.contains(want), "{e} lacks {want}"),
+            }
+        }
     }
 
     #[test]

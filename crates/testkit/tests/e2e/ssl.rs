@@ -126,8 +126,7 @@ fn a_wildcard_is_issued_through_dns01_in_our_own_named() {
     let ca = sandbox.info.acme_ca_file.clone();
     let wildcard = format!("*.{domain}");
 
-    let reply =
-        admin.call("ssl/autossl", json!({ "username": alice, "domain": wildcard }));
+    let reply = admin.call("ssl/autossl", json!({ "username": alice, "domain": wildcard }));
     assert_eq!(reply.status, 200, "{}", reply.body);
     assert_eq!(reply.body["names"], json!([wildcard]));
 
@@ -189,6 +188,22 @@ fn a_forced_renewal_swaps_the_serial_under_load_and_a_refusing_ca_keeps_the_old_
     assert_eq!(failed.load(Ordering::SeqCst), 0, "requests failed during the renewal");
     assert!(ok.load(Ordering::SeqCst) > 2, "too few requests ran");
 
+    // The scheduled renewal: nothing is due within 30 days (pebble issues for
+    // five years); within 3000 days this one is, and it gets a new serial.
+    let due = |days: &str| {
+        let out = sandbox.cli(&["--json", "ssl", "renew-due", "--within-days", days], None);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+    };
+    let report = due("30");
+    assert_eq!(report["renewed"], json!([]), "{report}");
+    assert!(report["checked"].as_u64().unwrap() >= 1, "{report}");
+    let report = due("3000");
+    assert_eq!(report["renewed"], json!([domain]), "{report}");
+    let (third, _) = served(&sandbox, &domain);
+    assert_ne!(third, second, "renew-due did not swap the certificate");
+    let second = third;
+
     // The CA goes away: the renewal fails, says why, and the old certificate stays.
     let pebble = nix::unistd::Pid::from_raw(sandbox.info.pebble_pid as i32);
     nix::sys::signal::kill(pebble, nix::sys::signal::Signal::SIGKILL).unwrap();
@@ -198,12 +213,14 @@ fn a_forced_renewal_swaps_the_serial_under_load_and_a_refusing_ca_keeps_the_old_
     assert!(reply.body.to_string().contains("not issued"), "{}", reply.body);
     assert_eq!(served(&sandbox, &domain).0, second, "a failed renewal replaced the cert");
     assert!(https(&sandbox, &domain, Some(&ca)).is_some());
+    let report = due("3000");
+    assert_eq!(report["failed"][0][0], json!(domain), "{report}");
+    assert_eq!(served(&sandbox, &domain).0, second, "a failed renew-due replaced the cert");
 
     // The failure is visible to the user and to the admin.
-    for list in [
-        user.get("ssl/list", "").body,
-        admin.get("ssl/list", &format!("username={alice}")).body,
-    ] {
+    for list in
+        [user.get("ssl/list", "").body, admin.get("ssl/list", &format!("username={alice}")).body]
+    {
         let cert = cert_of(&list, &domain);
         let message = cert["last_error"]["message"].as_str().unwrap_or_default();
         assert!(message.contains("does not answer"), "{cert}");
@@ -271,4 +288,47 @@ fn install_refuses_bad_certificates_and_tenants_are_isolated() {
     assert_eq!(reply.body["source"], "installed");
     let (serial, _) = served(&sandbox, &domain);
     assert_eq!(reply.body["serial"].as_str().unwrap().to_lowercase(), serial);
+}
+
+#[test]
+fn a_user_orders_and_installs_certificates_on_the_ssl_page() {
+    use hs_testkit::browser::{Browser, screenshot_dir};
+    let sandbox = Sandbox::start();
+    let admin = sandbox.admin();
+    let alice = unique("sslu");
+    let domain = format!("{alice}.test");
+    let password = sandbox.create_account(&admin, &alice, &domain);
+
+    let browser = Browser::start();
+    browser.goto(&sandbox.info.user_url);
+    browser.type_into("form[data-form=login] input[name=username]", &alice);
+    browser.type_into("form[data-form=login] input[name=password]", &password);
+    browser.click("form[data-form=login] button[type=submit]");
+    browser.find("nav a[data-page=dashboard]");
+
+    // The page lists the self-signed certificate; AutoSSL replaces it.
+    browser.click("nav a[data-page=ssl]");
+    let row = format!("tr[data-key=\"{domain}\"]");
+    browser.find(&row);
+    assert!(browser.text(&row).contains("Self-signed"), "{}", browser.text(&row));
+    browser.click(&format!("button[data-action=autossl][data-domain=\"{domain}\"]"));
+    let pebble = format!(
+        "document.querySelector('{}') && document.querySelector('{}').textContent.includes('Pebble')",
+        row.replace('\'', "\\'"),
+        row.replace('\'', "\\'")
+    );
+    browser.wait_until(&pebble, "the row shows pebble's certificate");
+    assert!(https(&sandbox, &domain, Some(&sandbox.info.acme_ca_file)).is_some());
+    browser.screenshot(&screenshot_dir().join("user-ssl.png"));
+
+    // A key that does not match is refused, and the page says why.
+    let (cert, _) = pem_pair(&[&domain], 2025, 2030);
+    let (_, other_key) = pem_pair(&[&domain], 2025, 2030);
+    let form = "form[data-form=install-cert]";
+    browser.type_into(&format!("{form} input[name=domain]"), &domain);
+    browser.type_into(&format!("{form} textarea[name=cert]"), &cert);
+    browser.type_into(&format!("{form} textarea[name=key]"), &other_key);
+    browser.click(&format!("{form} button[type=submit]"));
+    let error = browser.text(&format!("{form} .notice.error"));
+    assert!(error.contains("does not match"), "{error}");
 }
