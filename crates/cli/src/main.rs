@@ -12,6 +12,7 @@ mod mail_cmd;
 mod monitor;
 mod task_cmd;
 mod plugin_cmd;
+mod ssl_cmd;
 mod up;
 
 use std::io::Read;
@@ -31,6 +32,7 @@ use hs_types::{
 use plugin_cmd::PluginCmd;
 use mail_cmd::MailCmd;
 use serde::Serialize;
+use ssl_cmd::SslCmd;
 
 #[derive(Parser)]
 #[command(name = "hspanel", version, about = "HS-Panel web hosting control panel")]
@@ -88,6 +90,9 @@ enum Command {
     /// HS::Mail: mailboxes, forwarders, catch-alls, autoresponders.
     #[command(subcommand)]
     Mail(MailCmd),
+    /// Certificates of an account (HS::SSL).
+    #[command(subcommand)]
+    Ssl(SslCmd),
     /// Files of an account (HS::FileManager), as the account's own user.
     #[command(subcommand)]
     Files(FilesCmd),
@@ -384,6 +389,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Cron(cmd) => cron_cmd::run(&panel, &admin, &out, cmd),
         Command::Ftp(cmd) => ftp_cmd::run(&panel, &admin, &op, &out, cmd),
         Command::Mail(cmd) => mail_cmd::run(&panel, &admin, &op, &out, cmd),
+        Command::Ssl(cmd) => ssl_cmd::run(&panel, &admin, &out, cmd),
         Command::Files(cmd) => files_cmd::run(&panel, &admin, &op, &out, cmd),
         Command::Task(cmd) => task_cmd::run(&panel, &admin, &out, cmd),
         Command::Plugin(cmd) => plugin_cmd::run(&panel, &admin, &out, cmd),

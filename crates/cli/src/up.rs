@@ -1,5 +1,5 @@
-//! `hspanel up`: the sandbox in the foreground. Private nginx, PHP-FPM, named, MariaDB
-//! and cron, then
+//! `hspanel up`: the sandbox in the foreground. Private nginx, PHP-FPM, named, MariaDB,
+//! cron and pebble (HS::SSL's CA), then
 //! hs-srvd; `sandbox.json` once everything answers; Ctrl-C stops it all.
 //! hs-srvd, hs-logd and hs-taskd are supervised: if one dies it is started again (and
 //! recovers). A web daemon that exits is started again after a pause of
@@ -90,6 +90,18 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
         }
     }
 
+    // HS::SSL: the private CA. Not supervised: a test stops it to see how a
+    // renewal against a CA that does not answer behaves.
+    let mut pebble = match sandbox::start_pebble(&layout, &config) {
+        Ok(pebble) => pebble,
+        Err(e) => {
+            for daemon in daemons.iter_mut().rev() {
+                daemon.stop(Duration::from_secs(5));
+            }
+            bail!("starting the private pebble: {e}");
+        }
+    };
+
     let result = (|| -> anyhow::Result<()> {
         let mut srvd = start_srvd(&root, &config)?;
         let mut logd = start_logd(&root)?;
@@ -136,6 +148,7 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
         Ok(())
     })();
 
+    pebble.stop(Duration::from_secs(5));
     for daemon in daemons.iter_mut().rev() {
         // MariaDB needs about a second to shut down cleanly; the milters and
         // Dovecot take seconds and lose nothing when killed.
@@ -305,6 +318,11 @@ fn write_sandbox_file(
         "imaps_port": config.mail.as_ref().map(|m| m.imaps_port),
         "pop3_port": config.mail.as_ref().map(|m| m.pop3_port),
         "pop3s_port": config.mail.as_ref().map(|m| m.pop3s_port),
+        "acme_directory": config.ssl.acme_directory,
+        "acme_ca_file": config.ssl.extra_roots,
+        "pebble_pid": std::fs::read_to_string(layout.path("run/hspanel/pebble.pid"))
+            .ok()
+            .and_then(|pid| pid.trim().parse::<u32>().ok()),
     });
     let text = serde_json::to_string_pretty(&doc)?;
     fsutil::write_atomic(&layout.sandbox_file(), text.as_bytes(), 0o600)?;

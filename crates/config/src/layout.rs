@@ -299,6 +299,47 @@ impl Layout {
         self.nginx_site_maps().join(format!("{}.map", domain.as_str()))
     }
 
+    /// HS::SSL: each certificate's key and chain in one PEM file named by a
+    /// fingerprint (`{stem}.{fp}.pem`). Group www-data, set-group-id: nginx's
+    /// workers load them at each handshake.
+    pub fn ssl_certs(&self) -> PathBuf {
+        self.path("etc/nginx/hspanel/ssl")
+    }
+
+    /// One map file per certificate: the host names it serves → its PEM file.
+    pub fn nginx_cert_maps(&self) -> PathBuf {
+        self.path("etc/nginx/hspanel/certs")
+    }
+
+    pub fn nginx_cert_map(&self, name: &hs_types::CertName) -> PathBuf {
+        self.nginx_cert_maps().join(format!("{}.map", name.file_stem()))
+    }
+
+    /// The state of an account's certificates (how each was obtained, the last
+    /// renewal failure).
+    pub fn ssl_state_dir(&self, user: &Username) -> PathBuf {
+        self.user_dir(user).join("ssl")
+    }
+
+    pub fn ssl_state(&self, user: &Username, name: &hs_types::CertName) -> PathBuf {
+        self.ssl_state_dir(user).join(format!("{}.yaml", name.file_stem()))
+    }
+
+    /// The panel's ACME accounts, one per directory URL.
+    pub fn acme_accounts(&self) -> PathBuf {
+        self.path("var/hspanel/ssl")
+    }
+
+    /// nginx serves `/.well-known/acme-challenge/` of every site from here first.
+    pub fn acme_webroot(&self) -> PathBuf {
+        self.path("usr/local/hspanel/share/acme")
+    }
+
+    /// A sandbox's pebble: its config, listener certificate and fetched root.
+    pub fn pebble_dir(&self) -> PathBuf {
+        self.path("etc/hspanel/pebble")
+    }
+
     pub fn nginx_logs(&self) -> PathBuf {
         self.path("var/log/nginx")
     }

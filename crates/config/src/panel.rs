@@ -47,6 +47,47 @@ pub struct PanelConfig {
     /// files written before it existed (the defaults apply).
     #[serde(default)]
     pub monitor: MonitorConfig,
+    /// HS::SSL: the ACME CA and the roots trusted besides the system's. Absent in
+    /// files written before it existed: Let's Encrypt production.
+    #[serde(default)]
+    pub ssl: SslConfig,
+}
+
+/// Let's Encrypt's production ACME directory, the default CA of AutoSSL.
+pub const LETS_ENCRYPT: &str = "https://acme-v02.api.letsencrypt.org/directory";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SslConfig {
+    /// The ACME directory URL AutoSSL orders from. Default Let's Encrypt production.
+    #[serde(default = "default_acme_directory")]
+    pub acme_directory: String,
+    /// A PEM file of roots trusted for the ACME server's own HTTPS, besides the
+    /// system's (a sandbox: pebble's listener certificate). Default none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acme_server_ca: Option<std::path::PathBuf>,
+    /// A PEM file of roots trusted when checking an installed chain, besides the
+    /// system's (a sandbox: pebble's root). Default none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extra_roots: Option<std::path::PathBuf>,
+    /// The sandbox's private pebble; absent on a real server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pebble: Option<PebbleConfig>,
+}
+
+impl Default for SslConfig {
+    fn default() -> SslConfig {
+        SslConfig {
+            acme_directory: default_acme_directory(),
+            acme_server_ca: None,
+            extra_roots: None,
+            pebble: None,
+        }
+    }
+}
+
+fn default_acme_directory() -> String {
+    LETS_ENCRYPT.to_string()
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -121,6 +162,15 @@ impl Default for Thresholds {
             load_percent: load(),
         }
     }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PebbleConfig {
+    /// The loopback port of pebble's ACME API.
+    pub port: u16,
+    /// The loopback port of its management API (roots, intermediates).
+    pub management_port: u16,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -250,6 +300,7 @@ impl PanelConfig {
             mysql: MysqlConfig::default(),
             bandwidth_policy: BandwidthPolicy::Notify,
             monitor: MonitorConfig::default(),
+            ssl: SslConfig::default(),
         }
     }
 

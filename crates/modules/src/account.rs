@@ -277,7 +277,7 @@ fn undo_create(
         }
     }
     if did("vhost") {
-        remove_sites(panel, &names)?;
+        remove_sites(panel, user, &names)?;
     }
     if did("php_pool") {
         remove_pool(panel, user)?;
@@ -308,15 +308,22 @@ fn undo_create(
     Ok(())
 }
 
-fn remove_sites(panel: &Panel, names: &[DomainName]) -> Result<()> {
-    let changes: Vec<_> = names
+fn remove_sites(panel: &Panel, user: &Username, names: &[DomainName]) -> Result<()> {
+    let mut changes: Vec<_> = names
         .iter()
         .map(|n| panel.layout.nginx_site_map(n))
         .filter(|p| p.exists())
         .map(hs_automation::FileChange::remove)
         .collect();
+    // HS::SSL: the names' certificates leave nginx in the same change.
+    for name in names {
+        changes.extend(crate::ssl::removal_changes(panel, name)?);
+    }
     if !changes.is_empty() {
         web::apply_nginx(panel, &changes)?;
+    }
+    for name in names {
+        crate::ssl::forget(panel, user, name)?;
     }
     Ok(())
 }

@@ -328,9 +328,15 @@ fn undo_add(panel: &Panel, user: &Username, name: &DomainName, steps: &[String])
     let did = |step: &str| steps.iter().any(|s| s == step);
     if did("vhost") {
         let path = panel.layout.nginx_site_map(name);
+        // HS::SSL: the name's certificates leave nginx with its site.
+        let mut changes = crate::ssl::removal_changes(panel, name)?;
         if path.exists() {
-            web::apply_nginx(panel, &[FileChange::remove(path)])?;
+            changes.push(FileChange::remove(path));
         }
+        if !changes.is_empty() {
+            web::apply_nginx(panel, &changes)?;
+        }
+        crate::ssl::forget(panel, user, name)?;
     }
     if did("state") {
         panel.store.remove_domain(user, name)?;

@@ -22,6 +22,7 @@ pub mod mail;
 pub mod monitor;
 pub mod plan;
 pub mod plugins;
+pub mod ssl;
 pub mod system;
 pub mod task;
 pub mod web;

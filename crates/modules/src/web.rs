@@ -21,7 +21,14 @@ pub fn install_layout(panel: &Panel) -> Result<()> {
         log_dir: layout.nginx_logs(),
         suspended_dir: layout.suspended_page_dir(),
         php_sockets: layout.php_sockets(),
+        https_listen: panel.config.web.https_listen.clone(),
+        ssl_dir: layout.ssl_certs(),
+        cert_maps: layout.nginx_cert_maps(),
+        acme_webroot: layout.acme_webroot(),
     };
+    // HS::SSL: the certificate folders and the fallback certificate first, so
+    // the layout that names them passes `nginx -t`.
+    crate::ssl::install_layout(panel)?;
     let templates = panel.templates()?;
     let text = render::nginx_layout(&templates, &view)?;
     let path = layout.nginx_panel_conf();
@@ -90,6 +97,8 @@ pub fn site_changes(
         };
         let text = render::nginx_site_map(templates, &view)?;
         changes.push(FileChange::write(panel.layout.nginx_site_map(name), text));
+        // HS::SSL: a new name's self-signed certificate, in the same change.
+        changes.extend(crate::ssl::new_site_changes(panel, name)?);
     }
     Ok(changes)
 }

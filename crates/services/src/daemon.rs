@@ -28,6 +28,18 @@ impl Daemon {
         log: &Path,
         stop_signal: Signal,
     ) -> Result<Daemon, String> {
+        Daemon::spawn_with_env(name, program, args, &[], log, stop_signal)
+    }
+
+    /// [`Daemon::spawn`] with extra environment variables.
+    pub fn spawn_with_env(
+        name: &'static str,
+        program: &str,
+        args: &[&std::ffi::OsStr],
+        env: &[(&str, &str)],
+        log: &Path,
+        stop_signal: Signal,
+    ) -> Result<Daemon, String> {
         let path = hs_automation::exec::resolve(program).map_err(|e| e.to_string())?;
         let out = OpenOptions::new()
             .create(true)
@@ -38,6 +50,7 @@ impl Daemon {
 
         let child = Command::new(path)
             .args(args)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err)

@@ -18,6 +18,7 @@ pub mod php_fpm;
 pub mod proc;
 pub mod sandbox;
 pub mod sql;
+pub mod tls;
 
 use std::sync::Arc;
 

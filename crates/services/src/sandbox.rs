@@ -9,7 +9,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use hs_automation::Cmd;
-use hs_config::panel::{ApiConfig, DnsConfig, FTP_PASSIVE_PORTS, FtpConfig, PhpConfig, WebConfig};
+use hs_config::panel::{
+    ApiConfig, DnsConfig, FTP_PASSIVE_PORTS, FtpConfig, PebbleConfig, PhpConfig, SslConfig,
+    WebConfig,
+};
 use hs_config::render::{self, MysqlMain, NamedMain, NginxMain, PhpFpmMain};
 use hs_config::{Layout, LayoutKind, PanelConfig, Templates, fsutil};
 use nix::sys::signal::Signal;
@@ -106,9 +109,27 @@ pub fn prepare(root: &Path) -> Result<PanelConfig, String> {
         config.write(&path).map_err(|e| e.to_string())?;
     }
 
+    // HS::SSL: a sandbox made before it gets its private pebble now.
+    if config.ssl.pebble.is_none() {
+        set_pebble(&layout, &mut config)?;
+        config.write(&path).map_err(|e| e.to_string())?;
+    }
+
     write_main_configs(&layout, &config)?;
     crate::mail::prepare_sandbox(&layout, &config)?;
     Ok(config)
+}
+
+/// Points AutoSSL at a private pebble on free ports.
+fn set_pebble(layout: &Layout, config: &mut PanelConfig) -> Result<(), String> {
+    let pebble = PebbleConfig { port: free_port()?.port(), management_port: free_port()?.port() };
+    config.ssl = SslConfig {
+        acme_directory: format!("https://127.0.0.1:{}/dir", pebble.port),
+        acme_server_ca: Some(layout.pebble_dir().join("listener.pem")),
+        extra_roots: Some(layout.pebble_dir().join("root.pem")),
+        pebble: Some(pebble),
+    };
+    Ok(())
 }
 
 fn check_root(root: &Path) -> Result<(), String> {
@@ -465,4 +486,76 @@ pub fn listen_addr(listen: &str) -> Result<SocketAddr, String> {
         return Ok(SocketAddr::from(([127, 0, 0, 1], port)));
     }
     listen.parse().map_err(|_| format!("bad listen address {listen:?}"))
+}
+
+/// Starts the private pebble (HS::SSL's CA in a sandbox) and waits until its
+/// directory answers; then fetches its root, which pebble makes anew at each
+/// start, into the file `acme_ca_file` of `sandbox.json` names. Its http-01
+/// validations go to the sandbox's nginx, its lookups to the sandbox's named.
+pub fn start_pebble(layout: &Layout, config: &PanelConfig) -> Result<Daemon, String> {
+    let pebble = config.ssl.pebble.as_ref().ok_or("the sandbox has no pebble ports")?;
+    let dns = config.dns.as_ref().ok_or("the sandbox has no DNS ports")?;
+    let dir = layout.pebble_dir();
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+
+    // pebble's own HTTPS listener: Debian ships no certificate for it.
+    let listener = dir.join("listener.pem");
+    let listener_key = dir.join("listener.key");
+    if !listener.exists() || !listener_key.exists() {
+        let names = ["127.0.0.1".to_string(), "localhost".to_string()];
+        let issued = crate::tls::self_signed(&names, 3650)?;
+        fsutil::write_atomic(&listener_key, issued.key_pem.as_bytes(), 0o600)
+            .map_err(|e| e.to_string())?;
+        fsutil::write_atomic(&listener, issued.cert_pem.as_bytes(), 0o644)
+            .map_err(|e| e.to_string())?;
+    }
+    let http = listen_addr(&config.web.http_listen)?;
+    let https = listen_addr(&config.web.https_listen)?;
+    let doc = serde_json::json!({ "pebble": {
+        "listenAddress": format!("127.0.0.1:{}", pebble.port),
+        "managementListenAddress": format!("127.0.0.1:{}", pebble.management_port),
+        "certificate": listener,
+        "privateKey": listener_key,
+        "httpPort": http.port(),
+        "tlsPort": https.port(),
+        "ocspResponderURL": "",
+        "externalAccountBindingRequired": false,
+    }});
+    let conf = dir.join("pebble.json");
+    fsutil::write_atomic(&conf, doc.to_string().as_bytes(), 0o644).map_err(|e| e.to_string())?;
+
+    let dns_server = format!("127.0.0.1:{}", dns.port);
+    let args = [
+        OsStr::new("-config"),
+        conf.as_os_str(),
+        OsStr::new("-dnsserver"),
+        OsStr::new(&dns_server),
+    ];
+    // No random validation sleeps, no deliberate bad-nonce refusals.
+    let env = [("PEBBLE_VA_NOSLEEP", "1"), ("PEBBLE_WFE_NONCEREJECT", "0")];
+    let log = layout.path("var/log/hspanel/pebble.log");
+    let mut daemon =
+        Daemon::spawn_with_env("pebble", "pebble", &args, &env, &log, Signal::SIGTERM)?;
+    let agent = crate::tls::agent(&[listener.as_path()], Duration::from_secs(2))?;
+    let directory = format!("https://127.0.0.1:{}/dir", pebble.port);
+    let ready = daemon::wait_ready(&mut daemon, Duration::from_secs(20), || {
+        agent.get(&directory).call().map(|r| r.status().is_success()).unwrap_or(false)
+    });
+    let root = ready.and_then(|()| {
+        let url = format!("https://127.0.0.1:{}/roots/0", pebble.management_port);
+        let mut response = agent.get(&url).call().map_err(|e| format!("pebble root: {e}"))?;
+        response.body_mut().read_to_string().map_err(|e| format!("pebble root: {e}"))
+    });
+    let saved = root.and_then(|pem| {
+        let path = dir.join("root.pem");
+        fsutil::write_atomic(&path, pem.as_bytes(), 0o644).map_err(|e| e.to_string())
+    });
+    if let Err(e) = saved {
+        daemon.stop(Duration::from_secs(5));
+        return Err(e);
+    }
+    let pid = daemon.pid().to_string();
+    fsutil::write_atomic(&layout.path("run/hspanel/pebble.pid"), pid.as_bytes(), 0o644)
+        .map_err(|e| e.to_string())?;
+    Ok(daemon)
 }

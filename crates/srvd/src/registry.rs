@@ -184,6 +184,7 @@ pub fn actions() -> &'static [&'static Action] {
             crate::api::fileman::ACTIONS,
             crate::api::task::ACTIONS,
             crate::api::plugin::ACTIONS,
+            crate::api::ssl::ACTIONS,
         ];
         modules.iter().copied().flatten().collect()
     })

@@ -51,6 +51,14 @@ pub struct SandboxInfo {
     pub pop3_port: u16,
     #[serde(default)]
     pub pop3s_port: u16,
+    /// HS::SSL: the private pebble's ACME directory, the root that signs what it
+    /// issues, and its pid (a test stops it to play a CA that does not answer).
+    #[serde(default)]
+    pub acme_directory: String,
+    #[serde(default)]
+    pub acme_ca_file: String,
+    #[serde(default)]
+    pub pebble_pid: u32,
 }
 
 /// A running sandbox. Dropping it terminates every account it created (they are

@@ -26,6 +26,7 @@
 
 mod error;
 
+pub mod cert_name;
 pub mod cron_command;
 pub mod cron_comment;
 pub mod cron_schedule;
@@ -53,6 +54,7 @@ pub mod token;
 pub mod username;
 pub mod vacation;
 
+pub use cert_name::CertName;
 pub use cron_command::CronCommand;
 pub use cron_comment::CronComment;
 pub use cron_schedule::CronSchedule;

@@ -38,6 +38,7 @@ pub const PAGES: &[(&str, &str)] = &[
     ("databases", include_str!("../assets/pages/databases.js")),
     ("mail", include_str!("../assets/pages/mail.js")),
     ("files", include_str!("../assets/pages/files.js")),
+    ("ssl", include_str!("../assets/pages/ssl.js")),
     ("security", include_str!("../assets/pages/security.js")),
     ("tasks", include_str!("../assets/pages/tasks.js")),
     ("plugins", include_str!("../assets/pages/plugins.js")),

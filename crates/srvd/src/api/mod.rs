@@ -13,3 +13,4 @@ pub mod monitor;
 pub mod plan;
 pub mod task;
 pub mod plugin;
+pub mod ssl;

@@ -17,6 +17,7 @@ mod plugins;
 mod monitor_logs;
 mod resilience;
 mod taskd;
+mod ssl;
 mod ui;
 mod ui_monitor;
 mod validation;
