@@ -45,6 +45,9 @@ pub struct Cmd {
     stdin: Option<Vec<u8>>,
     uid_gid: Option<(u32, u32)>,
     timeout: Duration,
+    /// Extra environment of this short-lived child (never secrets: paths and
+    /// settings only, e.g. a credentials *file*'s path).
+    env: Vec<(OsString, OsString)>,
 }
 
 impl Cmd {
@@ -57,6 +60,7 @@ impl Cmd {
             stdin: None,
             uid_gid: None,
             timeout: Duration::from_secs(60),
+            env: Vec::new(),
         })
     }
 
@@ -86,6 +90,12 @@ impl Cmd {
         self
     }
 
+    /// One environment variable for the child (a path or a setting, never a secret).
+    pub fn env(mut self, key: impl Into<OsString>, value: impl Into<OsString>) -> Cmd {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+
     pub fn timeout(mut self, timeout: Duration) -> Cmd {
         self.timeout = timeout;
         self
@@ -107,6 +117,7 @@ impl Cmd {
             .env_clear()
             .env("PATH", PROGRAM_DIRS.join(":"))
             .env("LANG", "C.UTF-8")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
@@ -139,6 +150,7 @@ impl Cmd {
             .env_clear()
             .env("PATH", PROGRAM_DIRS.join(":"))
             .env("LANG", "C.UTF-8")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(if self.stdin.is_some() { Stdio::piped() } else { Stdio::null() })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

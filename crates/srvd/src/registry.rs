@@ -181,6 +181,7 @@ pub fn actions() -> &'static [&'static Action] {
             crate::api::monitor::ACTIONS,
             crate::api::database::ACTIONS,
             crate::api::fileman::ACTIONS,
+            crate::api::backup::ACTIONS,
         ];
         modules.iter().copied().flatten().collect()
     })

@@ -26,6 +26,8 @@
 
 mod error;
 
+pub mod backup_destination;
+pub mod backup_id;
 pub mod cron_command;
 pub mod cron_comment;
 pub mod cron_schedule;
@@ -47,6 +49,8 @@ pub mod redirect;
 pub mod token;
 pub mod username;
 
+pub use backup_destination::DestinationName;
+pub use backup_id::BackupId;
 pub use cron_command::CronCommand;
 pub use cron_comment::CronComment;
 pub use cron_schedule::CronSchedule;
