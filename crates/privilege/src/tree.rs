@@ -854,6 +854,40 @@ mod tests {
     }
 
     #[test]
+    fn a_file_vanishing_during_the_walk_is_a_warning() {
+        let src = tempfile::tempdir().unwrap();
+        let s = src.path().to_path_buf();
+        for name in ["a", "b", "c"] {
+            std::fs::write(s.join(name), name.repeat(10)).unwrap();
+        }
+        let mut b = tar::Builder::new(Vec::new());
+        // After `a` is packed, `b` is deleted: names are walked sorted.
+        let mut hook = |_done: u64| {
+            let _ = std::fs::remove_file(s.join("b"));
+        };
+        let report = pack(&mut b, &s, "home", &mut hook).unwrap();
+        assert_eq!(report.warnings.len(), 1, "{:?}", report.warnings);
+        assert!(report.warnings[0].contains("/b: vanished"), "{:?}", report.warnings);
+        let bytes = b.into_inner().unwrap();
+        let mut archive = tar::Archive::new(bytes.as_slice());
+        let names: Vec<String> = archive
+            .entries()
+            .unwrap()
+            .map(|e| e.unwrap().path().unwrap().display().to_string())
+            .collect();
+        assert_eq!(names, ["home/", "home/a", "home/c"]);
+    }
+
+    #[test]
+    fn a_file_that_shrinks_while_read_keeps_the_archive_whole() {
+        let mut exact = Exact { inner: &b"abc"[..], left: 5, padded: false, hash: Sha256::new() };
+        let mut out = Vec::new();
+        exact.read_to_end(&mut out).unwrap();
+        assert_eq!(out, b"abc\0\0");
+        assert!(exact.padded);
+    }
+
+    #[test]
     fn crafted_entries_stay_inside() {
         let mut b = tar::Builder::new(Vec::new());
         let mut h = tar::Header::new_gnu();

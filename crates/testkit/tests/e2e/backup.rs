@@ -164,3 +164,260 @@ fn a_terminated_account_comes_back_whole() {
     let again = admin.call("backup/restore", json!({ "username": alice, "id": id }));
     assert_eq!(again.status, 409, "{}", again.body);
 }
+
+fn random_file(path: &Path, len: usize) {
+    let mut bytes = vec![0u8; len];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut bytes))
+        .unwrap();
+    std::fs::write(path, bytes).unwrap();
+}
+
+fn chown_all(sandbox: &Sandbox, user: &str) {
+    let home = sandbox.layout_path(&format!("home/{user}"));
+    for p in ["docs"] {
+        run("chown", &["-R", &format!("{user}:{user}"), home.join(p).to_str().unwrap()]);
+    }
+}
+
+#[test]
+fn an_incremental_stores_what_changed_and_restores_an_earlier_point() {
+    let sandbox = Sandbox::start();
+    let admin = sandbox.admin();
+    let bob = unique("bob");
+    let password = sandbox.create_account(&admin, &bob, &format!("{bob}.test"));
+    let me = sandbox.user(&bob, &password);
+    let docs = sandbox.layout_path(&format!("home/{bob}/docs"));
+    std::fs::create_dir(&docs).unwrap();
+    for i in 0..40 {
+        random_file(&docs.join(format!("f{i}.bin")), 64 * 1024);
+    }
+    std::fs::write(docs.join("note.txt"), "version one\n").unwrap();
+    chown_all(&sandbox, &bob);
+
+    let first = ok(&me.call("backup/create", json!({ "incremental": true })));
+    assert_eq!(first["kind"], "incremental");
+    assert!(first["size"].as_u64().unwrap() > 40 * 64 * 1024, "{first}");
+
+    // A few files change: the next snapshot stores about that much.
+    random_file(&docs.join("f1.bin"), 64 * 1024);
+    random_file(&docs.join("f2.bin"), 64 * 1024);
+    std::fs::write(docs.join("note.txt"), "version two\n").unwrap();
+    chown_all(&sandbox, &bob);
+    let second = ok(&me.call("backup/create", json!({ "incremental": true })));
+    let added = second["size"].as_u64().unwrap();
+    assert!(added < 3 * 64 * 1024 + 64 * 1024, "stored {added} bytes for 2 changed files");
+    assert!(added > 2 * 64 * 1024 / 2, "stored {added}");
+
+    // The earlier point in time gives the earlier content, beside the file...
+    let id = first["id"].as_str().unwrap();
+    let done = ok(&me.call("backup/restore_file", json!({ "id": id, "path": "/docs/note.txt" })));
+    let beside = sandbox.layout_path(&format!("home/{bob}/docs/note.txt.restored-{id}"));
+    assert_eq!(std::fs::read_to_string(&beside).unwrap(), "version one\n", "{done}");
+    assert_eq!(std::fs::read_to_string(docs.join("note.txt")).unwrap(), "version two\n");
+    // ...or in its place when asked, as the account's user.
+    ok(&me.call("backup/restore_file", json!({ "id": id, "path": "/docs", "replace": true })));
+    assert_eq!(std::fs::read_to_string(docs.join("note.txt")).unwrap(), "version one\n");
+    use std::os::unix::fs::MetadataExt;
+    let uid = std::fs::metadata(sandbox.layout_path(&format!("home/{bob}"))).unwrap().uid();
+    assert_eq!(std::fs::metadata(docs.join("f1.bin")).unwrap().uid(), uid);
+    let verified = ok(&me.call("backup/verify", json!({ "id": second["id"] })));
+    assert_eq!(verified["ok"], true, "{verified}");
+}
+
+#[test]
+fn one_file_and_one_database_restore_by_themselves() {
+    let sandbox = Sandbox::start();
+    let admin = sandbox.admin();
+    let carol = unique("carol");
+    let password = sandbox.create_account(&admin, &carol, &format!("{carol}.test"));
+    let me = sandbox.user(&carol, &password);
+    let index = sandbox.layout_path(&format!("home/{carol}/public_html/index.html"));
+    std::fs::write(&index, "original\n").unwrap();
+    let (shop, blog) = (format!("{carol}_shop"), format!("{carol}_blog"));
+    for db in [&shop, &blog] {
+        ok(&me.call("database/create_db", json!({ "name": db })));
+        sandbox.mysql_root(&format!("CREATE TABLE {db}.t (v INT); INSERT INTO {db}.t VALUES (1)"));
+    }
+    let id = create_backup(&me, json!({}));
+
+    std::fs::write(&index, "defaced\n").unwrap();
+    for db in [&shop, &blog] {
+        sandbox.mysql_root(&format!("DELETE FROM {db}.t; INSERT INTO {db}.t VALUES (2)"));
+    }
+    let beside =
+        ok(&me.call("backup/restore_file", json!({ "id": id, "path": "/public_html/index.html" })));
+    let restored =
+        sandbox.layout_path(&format!("home/{carol}{}", beside["restored"].as_str().unwrap()));
+    assert_eq!(std::fs::read_to_string(&restored).unwrap(), "original\n");
+    assert_eq!(std::fs::read_to_string(&index).unwrap(), "defaced\n");
+
+    // Restoring in place is refused unless asked.
+    let refused = me.call("backup/restore_db", json!({ "id": id, "name": shop, "replace": false }));
+    assert_eq!(refused.status, 200, "{}", refused.body);
+    assert_eq!(refused.body["restored"], format!("{shop}_restored"));
+    ok(&me.call("backup/restore_db", json!({ "id": id, "name": shop, "replace": true })));
+    assert_eq!(sandbox.mysql_root(&format!("SELECT v FROM {shop}.t")), "1\n");
+    assert_eq!(sandbox.mysql_root(&format!("SELECT v FROM {blog}.t")), "2\n");
+    let again = me.call("backup/restore_db", json!({ "id": id, "name": shop }));
+    assert_eq!(again.status, 409, "{}", again.body);
+    // A bad id or another account's database is refused and changes nothing.
+    let digest = sandbox.tree_digest();
+    let bad = me.call("backup/restore_db", json!({ "id": "../../x", "name": shop }));
+    assert_eq!(bad.status, 400, "{}", bad.body);
+    let other = me.call("backup/restore_db", json!({ "id": id, "name": "zzother_shop" }));
+    assert_eq!(other.status, 404, "{}", other.body);
+    assert_eq!(sandbox.tree_digest(), digest);
+}
+
+/// A tar with `..`, an absolute hardlink and a symlink leading out, then a file
+/// written "through" it.
+fn crafted_archive(dir: &Path, victim: &str) -> std::path::PathBuf {
+    let script = format!(
+        r#"
+import io, tarfile
+t = tarfile.open("{dir}/crafted.tar", "w", format=tarfile.GNU_FORMAT)
+def add(name, data=b"x", kind=tarfile.REGTYPE, link=""):
+    i = tarfile.TarInfo(name); i.type = kind; i.linkname = link
+    i.size = len(data) if kind == tarfile.REGTYPE else 0; i.mode = 0o644
+    t.addfile(i, io.BytesIO(data) if kind == tarfile.REGTYPE else None)
+add("home/", kind=tarfile.DIRTYPE)
+add("home/../../../../../../{victim}-dotdot")
+add("/{victim}-absolute")
+add("home/out", kind=tarfile.SYMTYPE, link="/tmp")
+add("home/out/{name}-through-link")
+add("home/hard", kind=tarfile.LNKTYPE, link="/etc/passwd")
+add("home/fine.txt", b"harmless")
+t.close()
+"#,
+        dir = dir.display(),
+        victim = victim,
+        name = Path::new(victim).file_name().unwrap().to_str().unwrap(),
+    );
+    run("python3", &["-c", &script]);
+    let tar = dir.join("crafted.tar");
+    run("zstd", &["-q", "-f", tar.to_str().unwrap()]);
+    dir.join("crafted.tar.zst")
+}
+
+#[test]
+fn a_crafted_archive_writes_nothing_outside_the_home() {
+    let sandbox = Sandbox::start();
+    let admin = sandbox.admin();
+    let dave = unique("dave");
+    let password = sandbox.create_account(&admin, &dave, &format!("{dave}.test"));
+    let me = sandbox.user(&dave, &password);
+    let id = create_backup(&me, json!({}));
+
+    // The archive is swapped for a crafted one (as if brought from elsewhere).
+    let victim = format!("/tmp/{dave}");
+    let crafted = crafted_archive(&sandbox.layout_path("."), &victim);
+    let archive = sandbox.layout_path(&format!("backup/{dave}/{id}.tar.zst"));
+    std::fs::copy(&crafted, &archive).unwrap();
+
+    let reply = me.call("backup/restore_file", json!({ "id": id, "path": "/", "replace": true }));
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let skipped = reply.body["skipped"].to_string();
+    assert!(skipped.contains("outside") || skipped.contains("absolute"), "{skipped}");
+    for leaked in [
+        format!("{victim}-dotdot"),
+        format!("{victim}-absolute"),
+        format!("/tmp/{dave}-through-link"),
+    ] {
+        assert!(!Path::new(&leaked).exists(), "{leaked} was written");
+    }
+    let home = sandbox.layout_path(&format!("home/{dave}"));
+    assert_eq!(std::fs::read_to_string(home.join("fine.txt")).unwrap(), "harmless");
+    assert!(!home.join("hard").exists());
+    // The symlink is restored as a symlink; nothing was written through it.
+    assert_eq!(std::fs::read_link(home.join("out")).unwrap(), Path::new("/tmp"));
+}
+
+#[test]
+fn files_deleted_while_the_backup_runs_do_not_fail_it() {
+    let sandbox = Sandbox::start();
+    let admin = sandbox.admin();
+    let erin = unique("erin");
+    sandbox.create_account(&admin, &erin, &format!("{erin}.test"));
+    let many = sandbox.layout_path(&format!("home/{erin}/many"));
+    std::fs::create_dir(&many).unwrap();
+    for i in 0..3000 {
+        std::fs::write(many.join(format!("{i:05}")), vec![b'x'; 2048]).unwrap();
+    }
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let deleter = {
+        let (many, stop) = (many.clone(), stop.clone());
+        std::thread::spawn(move || {
+            for i in (0..3000).rev() {
+                if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    break;
+                }
+                let _ = std::fs::remove_file(many.join(format!("{i:05}")));
+                std::thread::sleep(std::time::Duration::from_micros(200));
+            }
+        })
+    };
+    let reply = admin.call("backup/create", json!({ "username": erin }));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    deleter.join().unwrap();
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let id = reply.body["id"].as_str().unwrap();
+    let verified = ok(&admin.call("backup/verify", json!({ "username": erin, "id": id })));
+    assert_eq!(verified["ok"], true, "{verified}");
+}
+
+#[test]
+fn tenants_see_and_restore_only_their_own_backups() {
+    let sandbox = Sandbox::start();
+    let admin = sandbox.admin();
+    let reseller = unique("res");
+    ok(&admin.call(
+        "account/create",
+        json!({ "username": reseller, "domain": format!("{reseller}.test"),
+                "password": "Reseller-Pass-1", "reseller": true }),
+    ));
+    let mut res = Client::new(&sandbox.info.admin_url);
+    res.login(&reseller, "Reseller-Pass-1");
+    let cus = unique("cus");
+    ok(&res.call(
+        "account/create",
+        json!({ "username": cus, "domain": format!("{cus}.test"), "password": "Customer-Pass-2" }),
+    ));
+    let other = unique("oth");
+    let other_pw = sandbox.create_account(&admin, &other, &format!("{other}.test"));
+    let cus_backup = create_backup(&res, json!({ "username": cus }));
+    let other_backup = create_backup(&admin, json!({ "username": other }));
+
+    let ids = |c: &Client, query: &str| -> Vec<String> {
+        let list = ok(&c.get("backup/list", query));
+        list["backups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["id"].as_str().unwrap().into())
+            .collect()
+    };
+    let all = ids(&admin, "");
+    assert!(all.contains(&cus_backup) && all.contains(&other_backup), "{all:?}");
+    assert_eq!(ids(&res, ""), vec![cus_backup.clone()]);
+    let me = sandbox.user(&other, &other_pw);
+    assert_eq!(ids(&me, ""), vec![other_backup.clone()]);
+
+    // Others' backups look missing; a user cannot name another account.
+    let r = res.call("backup/verify", json!({ "username": other, "id": other_backup }));
+    assert_eq!(r.status, 404, "{}", r.body);
+    let r = me.call("backup/restore_file", json!({ "id": cus_backup, "path": "/public_html" }));
+    assert_eq!(r.status, 404, "{}", r.body);
+    let r = me.call("backup/list", json!({ "username": cus }));
+    assert_eq!(r.status, 403, "{}", r.body);
+    // A whole-account restore is for staff; destinations for the admin.
+    let r = me.call("backup/restore", json!({ "id": other_backup }));
+    assert_eq!(r.status, 403, "{}", r.body);
+    let r = res.call("backup/list_destinations", json!({}));
+    assert!(r.status == 403 || r.status == 404, "{}", r.body);
+    // The reseller restores its customer after termination.
+    ok(&res.call("account/terminate", json!({ "username": cus })));
+    ok(&res.call("backup/restore", json!({ "username": cus, "id": cus_backup })));
+    let shown = ok(&res.call("account/show", json!({ "username": cus })));
+    assert_eq!(shown["owner"], reseller.as_str());
+}
