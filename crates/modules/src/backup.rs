@@ -1222,7 +1222,7 @@ pub enum NewDestination {
         login: String,
         path: String,
         /// OpenSSH private key (PEM); stored 0600, never shown again.
-        private_key: hs_types::Password,
+        private_key: hs_types::SecretText,
     },
     S3 {
         name: DestinationName,
@@ -1230,8 +1230,8 @@ pub enum NewDestination {
         bucket: String,
         #[serde(default)]
         prefix: String,
-        access_key: hs_types::Password,
-        secret_key: hs_types::Password,
+        access_key: hs_types::SecretText,
+        secret_key: hs_types::SecretText,
     },
 }
 

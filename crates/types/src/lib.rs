@@ -46,6 +46,7 @@ pub mod host_label;
 pub mod password;
 pub mod plan;
 pub mod redirect;
+pub mod secret_text;
 pub mod token;
 pub mod username;
 
@@ -70,5 +71,6 @@ pub use host_label::HostLabel;
 pub use password::Password;
 pub use plan::PlanName;
 pub use redirect::{RedirectStatus, RedirectUrl};
+pub use secret_text::SecretText;
 pub use token::TokenName;
 pub use username::Username;

@@ -27,6 +27,12 @@ fn listing(dir: &Path) -> String {
     all.join("\n")
 }
 
+/// stdout whatever the exit status (grep exits 1 when it finds nothing).
+fn output(program: &str, args: &[&str]) -> String {
+    let out = Command::new(program).args(args).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 fn ok(reply: &hs_testkit::Reply) -> Value {
     assert_eq!(reply.status, 200, "{}", reply.body);
     reply.body.clone()
@@ -420,4 +426,132 @@ fn tenants_see_and_restore_only_their_own_backups() {
     ok(&res.call("backup/restore", json!({ "username": cus, "id": cus_backup })));
     let shown = ok(&res.call("account/show", json!({ "username": cus })));
     assert_eq!(shown["owner"], reseller.as_str());
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A child process killed when the test ends.
+struct Daemon(std::process::Child);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn wait_port(port: u16) {
+    for _ in 0..300 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("nothing listens on {port}");
+}
+
+/// A private sshd on loopback with its own host key, accepting one key for root.
+fn start_sshd(dir: &Path) -> (Daemon, u16, String) {
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::create_dir_all("/run/sshd").unwrap();
+    let d = dir.display();
+    run("ssh-keygen", &["-q", "-t", "ed25519", "-N", "", "-f", &format!("{d}/host_key")]);
+    run("ssh-keygen", &["-q", "-t", "ed25519", "-N", "", "-f", &format!("{d}/client_key")]);
+    std::fs::copy(dir.join("client_key.pub"), dir.join("authorized_keys")).unwrap();
+    let port = free_port();
+    let config = format!(
+        "Port {port}\nListenAddress 127.0.0.1\nHostKey {d}/host_key\n\
+         AuthorizedKeysFile {d}/authorized_keys\nPidFile {d}/sshd.pid\nStrictModes no\n\
+         PermitRootLogin prohibit-password\nPasswordAuthentication no\n\
+         KbdInteractiveAuthentication no\nUsePAM no\nSubsystem sftp internal-sftp\n"
+    );
+    std::fs::write(dir.join("sshd_config"), config).unwrap();
+    let child = Command::new("/usr/sbin/sshd")
+        .args(["-D", "-e", "-f", &format!("{d}/sshd_config")])
+        .stderr(std::fs::File::create(dir.join("sshd.log")).unwrap())
+        .spawn()
+        .unwrap();
+    wait_port(port);
+    let key = std::fs::read_to_string(dir.join("client_key")).unwrap();
+    (Daemon(child), port, key)
+}
+
+/// moto's S3 server (installed by scripts/install-deps) on loopback.
+fn start_s3(dir: &Path) -> (Daemon, u16) {
+    std::fs::create_dir_all(dir).unwrap();
+    let port = free_port();
+    let child = Command::new("/opt/hs-moto/bin/moto_server")
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(std::fs::File::create(dir.join("moto.log")).unwrap())
+        .stderr(std::fs::File::create(dir.join("moto.err")).unwrap())
+        .spawn()
+        .unwrap();
+    wait_port(port);
+    run("curl", &["-s", "-f", "-X", "PUT", &format!("http://127.0.0.1:{port}/hs-backups")]);
+    (Daemon(child), port)
+}
+
+#[test]
+fn remote_round_trips_through_sftp_and_s3() {
+    let sandbox = Sandbox::start();
+    let admin = sandbox.admin();
+    let work = sandbox.layout_path("remote-test");
+    let (_sshd, ssh_port, key) = start_sshd(&work.join("ssh"));
+    let (_s3, s3_port) = start_s3(&work.join("s3"));
+    let remote = work.join("sftp-store");
+    std::fs::create_dir_all(&remote).unwrap();
+
+    ok(&admin.call(
+        "backup/add_destination",
+        json!({ "type": "sftp", "name": "offsite", "host": "127.0.0.1", "port": ssh_port,
+                "login": "root", "path": remote.to_str().unwrap(), "private_key": key }),
+    ));
+    let secret = "s3cr3t-Key-That-Must-Not-Leak";
+    ok(&admin.call(
+        "backup/add_destination",
+        json!({ "type": "s3", "name": "bucket", "endpoint": format!("http://127.0.0.1:{s3_port}"),
+                "bucket": "hs-backups", "prefix": "panel", "access_key": "AKIDTEST",
+                "secret_key": secret }),
+    ));
+    let listed = ok(&admin.get("backup/list_destinations", ""));
+    assert_eq!(listed["destinations"].as_array().unwrap().len(), 2, "{listed}");
+    assert!(!listed.to_string().contains(secret) && !listed.to_string().contains("PRIVATE"));
+    use std::os::unix::fs::PermissionsExt;
+    let state = sandbox.layout_path("var/hspanel/backup/destinations");
+    for f in std::fs::read_dir(&state).unwrap().flatten() {
+        let mode = f.metadata().unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}", f.path().display());
+    }
+
+    for dest in ["offsite", "bucket"] {
+        let frank = unique("frank");
+        let domain = format!("{frank}.test");
+        sandbox.create_account(&admin, &frank, &domain);
+        let page = sandbox.layout_path(&format!("home/{frank}/public_html/index.html"));
+        std::fs::write(&page, format!("remote copy via {dest}\n")).unwrap();
+        let made = ok(&admin.call(
+            "backup/create",
+            json!({ "username": frank, "incremental": true, "destination": dest }),
+        ));
+        assert_eq!(made["destination"], dest);
+        if dest == "offsite" {
+            // restic's encrypted repository is on the SFTP server.
+            assert!(remote.join(&frank).join("config").is_file());
+            let data = output("grep", &["-r", "-l", "remote copy via", remote.to_str().unwrap()]);
+            assert!(data.is_empty(), "plain text on the remote: {data}");
+        }
+        let id = made["id"].as_str().unwrap();
+        ok(&admin.call("account/terminate", json!({ "username": frank })));
+        ok(&admin.call("backup/restore", json!({ "username": frank, "id": id })));
+        assert_eq!(sandbox.web(&domain, "/").2, format!("remote copy via {dest}\n"));
+        let verified = ok(&admin.call("backup/verify", json!({ "username": frank, "id": id })));
+        assert_eq!(verified["ok"], true, "{verified}");
+        ok(&admin.call("backup/delete", json!({ "username": frank, "id": id })));
+    }
+    // The secret never reached the panel's logs.
+    let logs =
+        output("grep", &["-r", "-l", secret, sandbox.layout_path("var/log").to_str().unwrap()]);
+    assert!(logs.is_empty(), "{logs}");
 }
