@@ -80,6 +80,11 @@ pub(crate) enum BackupCmd {
         #[arg(long)]
         verify: bool,
     },
+    /// Run the schedule for one account now (what hs-taskd runs): backup,
+    /// retention, verification.
+    RunScheduled {
+        username: String,
+    },
     /// Add a destination; its JSON (as for the API) is read from stdin.
     AddDestination,
     ListDestinations,
@@ -173,6 +178,10 @@ pub(crate) fn run(
             let user = username.map(|u| u.parse()).transpose()?;
             let done = backup::set_schedule(panel, admin, user.as_ref(), s)?;
             out.say(&done, "schedule saved")
+        }
+        BackupCmd::RunScheduled { username } => {
+            let done = backup::run_scheduled(panel, &username.parse()?, &mut progress)?;
+            out.say(&done, "scheduled run done")
         }
         BackupCmd::AddDestination => {
             let mut text = String::new();

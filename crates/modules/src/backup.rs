@@ -1532,6 +1532,43 @@ pub fn apply_retention(
     Ok(gone)
 }
 
+/// Whether a schedule is due, given its last backup (hs-taskd asks this).
+pub fn is_due(frequency: Frequency, last: Option<jiff::Timestamp>, now: jiff::Timestamp) -> bool {
+    let period = match frequency {
+        Frequency::Off => return false,
+        Frequency::Daily => 24,
+        Frequency::Weekly => 7 * 24,
+        Frequency::Monthly => 30 * 24,
+    };
+    match last {
+        None => true,
+        Some(t) => now.as_second() - t.as_second() >= period * 3600 - 300,
+    }
+}
+
+/// One scheduled run for one account: the account's own schedule, else the
+/// server-wide one; a backup of the schedule's kind, retention, and a
+/// verification when asked. What hs-taskd runs; safe to run again.
+pub fn run_scheduled(panel: &Panel, user: &Username, progress: Progress<'_>) -> Result<Value> {
+    let Some(schedule) = get_schedule(panel, Some(user))?.or(get_schedule(panel, None)?) else {
+        return Ok(json!({ "user": user, "skipped": "no schedule" }));
+    };
+    let admin = Actor::admin("backup-schedule");
+    let req = CreateRequest {
+        incremental: schedule.incremental,
+        destination: schedule.destination.clone(),
+    };
+    let made = create(panel, &admin, user, req, progress)?;
+    let removed = apply_retention(panel, user, schedule.incremental, schedule.keep)?;
+    let verified = if schedule.verify {
+        let id: BackupId = made["id"].as_str().unwrap_or_default().parse()?;
+        Some(verify(panel, &admin, user, &id, &mut |_, _| {})?)
+    } else {
+        None
+    };
+    Ok(json!({ "user": user, "backup": made, "removed": removed, "verified": verified }))
+}
+
 /// Copies `src` to `dst` as one uncompressed tar (for tests and tools).
 pub fn write_tar_of(src: &Path, prefix: &str, dst: impl Write) -> io::Result<()> {
     let mut b = tar::Builder::new(dst);

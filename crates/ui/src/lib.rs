@@ -36,6 +36,7 @@ pub const PAGES: &[(&str, &str)] = &[
     ("cron", include_str!("../assets/pages/cron.js")),
     ("databases", include_str!("../assets/pages/databases.js")),
     ("files", include_str!("../assets/pages/files.js")),
+    ("backups", include_str!("../assets/pages/backups.js")),
     ("security", include_str!("../assets/pages/security.js")),
 ];
 

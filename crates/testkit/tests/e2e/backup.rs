@@ -555,3 +555,37 @@ fn remote_round_trips_through_sftp_and_s3() {
         output("grep", &["-r", "-l", secret, sandbox.layout_path("var/log").to_str().unwrap()]);
     assert!(logs.is_empty(), "{logs}");
 }
+
+#[test]
+fn schedules_are_validated_and_retention_keeps_the_newest() {
+    let sandbox = Sandbox::start();
+    let admin = sandbox.admin();
+    let gina = unique("gina");
+    let password = sandbox.create_account(&admin, &gina, &format!("{gina}.test"));
+    let me = sandbox.user(&gina, &password);
+
+    let digest = sandbox.tree_digest();
+    let r = me.call("backup/schedule", json!({ "frequency": "daily", "keep": 100 }));
+    assert_eq!(r.status, 403, "{}", r.body);
+    let r = me.call("backup/schedule", json!({ "frequency": "hourly", "keep": 2 }));
+    assert_eq!(r.status, 400, "{}", r.body);
+    let r = me.call("backup/schedule", json!({ "frequency": "daily", "server": true, "keep": 2 }));
+    assert_eq!(r.status, 403, "{}", r.body);
+    let r = me.call("backup/schedule", json!({ "frequency": "daily", "keep": 0 }));
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(sandbox.tree_digest(), digest);
+
+    ok(&admin.call("backup/schedule", json!({ "server": true, "frequency": "weekly", "keep": 5 })));
+    let set =
+        ok(&me.call("backup/schedule", json!({ "frequency": "daily", "keep": 2, "verify": true })));
+    assert_eq!(set["schedule"]["keep"], 2);
+    for _ in 0..3 {
+        let out = sandbox.cli(&["--json", "backup", "run-scheduled", &gina], None);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let done: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(done["verified"]["ok"], true, "{done}");
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+    }
+    let list = ok(&me.get("backup/list", ""));
+    assert_eq!(list["backups"].as_array().unwrap().len(), 2, "{list}");
+}
