@@ -2,11 +2,12 @@
 //! otherwise rely on, measured in the same run (these machines are noisy).
 //!
 //! `bench/run` builds and runs them all; `hs-bench NAME` runs one of `vhosts`,
-//! `accounts`, `api`, `logd`, `dns`; `hs-bench bare-axum PORT` is the reference server.
+//! `accounts`, `api`, `logd`, `dns`, `backup`; `hs-bench bare-axum PORT` is the reference server.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a failed bench aborts
 
 mod accounts;
 mod api;
+mod backup;
 mod dns;
 mod logd;
 mod vhosts;
@@ -28,7 +29,10 @@ fn main() -> anyhow::Result<()> {
         ["accounts"] => accounts::run(),
         ["dns"] => dns::run(),
         ["logd"] => logd::run().map(|v| println!("{v:#}")),
-        _ => anyhow::bail!("usage: hs-bench [all|vhosts|api|accounts|logd|dns|bare-axum PORT]"),
+        ["backup"] => backup::run().map(|v| println!("{v:#}")),
+        _ => anyhow::bail!(
+            "usage: hs-bench [all|vhosts|api|accounts|logd|dns|backup|bare-axum PORT]"
+        ),
     }
 }
 
