@@ -67,7 +67,7 @@ impl Rng {
             let w = WORDS[(self.next() % WORDS.len() as u64) as usize];
             out.extend_from_slice(w.as_bytes());
             out.push(b' ');
-            if self.next() % 7 == 0 {
+            if self.next().is_multiple_of(7) {
                 out.extend_from_slice((self.next() % 100_000).to_string().as_bytes());
             }
         }
@@ -159,7 +159,8 @@ fn size_of(path: &Path) -> u64 {
 }
 
 fn row(secs: f64, bytes: u64, peak_kib: u64) -> Value {
-    json!({ "seconds": (secs * 100.0).round() / 100.0, "bytes": bytes, "peak_mib": peak_kib / 1024 })
+    let seconds = (secs * 100.0).round() / 100.0;
+    json!({ "seconds": seconds, "bytes": bytes, "peak_mib": peak_kib / 1024 })
 }
 
 pub fn run() -> anyhow::Result<Value> {

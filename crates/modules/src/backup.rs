@@ -578,12 +578,12 @@ pub fn list(panel: &Panel, actor: &Actor, user: Option<&Username>) -> Result<Vec
         indexes.sort_by(|a, b| b.id.cmp(&a.id));
         out.extend(indexes.iter().map(view));
     }
-    if out.is_empty() {
-        if let Some(u) = user {
-            // A user who may not see the account gets the same answer as for a missing one.
-            if actor.role == Role::User && actor.name != u.as_str() {
-                return Err(ModuleError::NotFound(format!("account {u} does not exist")));
-            }
+    if out.is_empty()
+        && let Some(u) = user
+    {
+        // A user who may not see the account gets the same answer as for a missing one.
+        if actor.role == Role::User && actor.name != u.as_str() {
+            return Err(ModuleError::NotFound(format!("account {u} does not exist")));
         }
     }
     Ok(out)
@@ -824,10 +824,10 @@ pub fn restore(
 
     progress(35, "zones");
     for zone in &manifest.contents.zones {
-        if let Ok(text) = std::fs::read_to_string(m.join("dns").join(format!("{zone}.db"))) {
-            if let Err(e) = dns::import_zone(panel, &admin, user, zone, &text) {
-                warnings.push(format!("zone {zone}: {e}"));
-            }
+        if let Ok(text) = std::fs::read_to_string(m.join("dns").join(format!("{zone}.db")))
+            && let Err(e) = dns::import_zone(panel, &admin, user, zone, &text)
+        {
+            warnings.push(format!("zone {zone}: {e}"));
         }
     }
 
@@ -1079,7 +1079,7 @@ pub fn restore_db(
         panel,
         user,
         &scratch.0,
-        &[db.clone()],
+        std::slice::from_ref(db),
         Some((db, &target, replace)),
         &mut warnings,
     )?;

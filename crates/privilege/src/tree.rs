@@ -284,24 +284,24 @@ impl Packer<'_> {
         stat: &rustix::fs::Stat,
     ) -> io::Result<()> {
         let key = (stat.st_dev, stat.st_ino);
-        if stat.st_nlink > 1 {
-            if let Some(first) = self.links.get(&key).cloned() {
-                let mut h = self.header(stat, tar::EntryType::Link);
-                pax_time(out, stat)?;
-                out.append_link(&mut h, join(prefix, rel), join(prefix, &first))?;
-                let digest = self
-                    .report
-                    .listing
-                    .iter()
-                    .rev()
-                    .find(|e| e.path == first)
-                    .map(|e| e.digest.clone())
-                    .unwrap_or_default();
-                let size = u64::try_from(stat.st_size).unwrap_or(0);
-                self.list(rel, 'f', stat, size, digest);
-                self.report.entries += 1;
-                return Ok(());
-            }
+        if stat.st_nlink > 1
+            && let Some(first) = self.links.get(&key).cloned()
+        {
+            let mut h = self.header(stat, tar::EntryType::Link);
+            pax_time(out, stat)?;
+            out.append_link(&mut h, join(prefix, rel), join(prefix, &first))?;
+            let digest = self
+                .report
+                .listing
+                .iter()
+                .rev()
+                .find(|e| e.path == first)
+                .map(|e| e.digest.clone())
+                .unwrap_or_default();
+            let size = u64::try_from(stat.st_size).unwrap_or(0);
+            self.list(rel, 'f', stat, size, digest);
+            self.report.entries += 1;
+            return Ok(());
         }
         let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
         let fd = match rustix::fs::openat(dir, name.as_c_str(), flags, Mode::empty()) {
@@ -363,13 +363,13 @@ fn entry_time(entry: &mut tar::Entry<'_, impl Read>) -> Timespec {
     let mut t = Timespec { tv_sec: header, tv_nsec: 0 };
     if let Ok(Some(exts)) = entry.pax_extensions() {
         for ext in exts.flatten() {
-            if ext.key() == Ok("mtime") {
-                if let Ok(v) = ext.value() {
-                    let (sec, frac) = v.split_once('.').unwrap_or((v, "0"));
-                    let frac: String = frac.chars().chain("000000000".chars()).take(9).collect();
-                    if let (Ok(sec), Ok(nsec)) = (sec.parse(), frac.parse()) {
-                        t = Timespec { tv_sec: sec, tv_nsec: nsec };
-                    }
+            if ext.key() == Ok("mtime")
+                && let Ok(v) = ext.value()
+            {
+                let (sec, frac) = v.split_once('.').unwrap_or((v, "0"));
+                let frac: String = frac.chars().chain("000000000".chars()).take(9).collect();
+                if let (Ok(sec), Ok(nsec)) = (sec.parse(), frac.parse()) {
+                    t = Timespec { tv_sec: sec, tv_nsec: nsec };
                 }
             }
         }

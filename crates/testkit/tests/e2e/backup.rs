@@ -181,7 +181,8 @@ fn random_file(path: &Path, len: usize) {
 
 fn chown_all(sandbox: &Sandbox, user: &str) {
     let home = sandbox.layout_path(&format!("home/{user}"));
-    for p in ["docs"] {
+    {
+        let p = "docs";
         run("chown", &["-R", &format!("{user}:{user}"), home.join(p).to_str().unwrap()]);
     }
 }
