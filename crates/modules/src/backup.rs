@@ -354,6 +354,7 @@ pub fn create(
     let _lock =
         fsutil::FileLock::acquire(&panel.layout.locks().join(format!("backup-{user}.lock")))
             .map_err(io_err)?;
+    mkdir_private(&panel.layout.backups())?;
     mkdir_private(&panel.layout.backup_dir(user))?;
     let id = new_id(req.incremental)?;
     progress(1, "starting");
@@ -397,7 +398,7 @@ fn create_full(
     warnings.extend(parts.warnings);
 
     let home = panel.layout.home(user);
-    let total = estimate_bytes(&home).max(1);
+    let total = estimate_bytes(panel, user).max(1);
     progress(15, "home");
     let home_report = {
         let mut tick = |done: u64| {
@@ -478,11 +479,15 @@ fn open_private(path: &Path) -> Result<std::fs::File> {
         .map_err(io_err)
 }
 
-/// The home's size from `statvfs`-free walking would cost a second pass; the
-/// last backup's size is a good guess, else the plan's quota, else 1 GiB.
-fn estimate_bytes(home: &Path) -> u64 {
-    let _ = home;
-    1 << 30
+/// For progress: the bytes the last backup read (walking the home first would
+/// cost a second pass), else 1 GiB.
+fn estimate_bytes(panel: &Panel, user: &Username) -> u64 {
+    let admin = Actor::admin("backup-progress");
+    list(panel, &admin, Some(user))
+        .ok()
+        .and_then(|l| l.first().and_then(|b| b["source_bytes"].as_u64()))
+        .filter(|b| *b > 0)
+        .unwrap_or(1 << 30)
 }
 
 fn create_incremental(
@@ -1574,4 +1579,29 @@ pub fn write_tar_of(src: &Path, prefix: &str, dst: impl Write) -> io::Result<()>
     let mut b = tar::Builder::new(dst);
     tree::pack(&mut b, src, prefix, &mut |_| {})?;
     b.into_inner()?.flush()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schedules_fall_due_by_their_period() {
+        let now: jiff::Timestamp = "2026-12-03T20:00:00Z".parse().unwrap();
+        let ago = |h: i64| Some(now - jiff::SignedDuration::from_hours(h));
+        let cases = [
+            (Frequency::Daily, None, true),
+            (Frequency::Daily, ago(23), false),
+            (Frequency::Daily, ago(24), true),
+            (Frequency::Weekly, ago(24 * 6), false),
+            (Frequency::Weekly, ago(24 * 7), true),
+            (Frequency::Monthly, ago(24 * 29), false),
+            (Frequency::Monthly, ago(24 * 30), true),
+            (Frequency::Off, None, false),
+        ];
+        for (f, last, due) in cases {
+            assert_eq!(is_due(f, last, now), due, "{f:?} {last:?}");
+        }
+    }
 }
