@@ -2,11 +2,13 @@
 //! otherwise rely on, measured in the same run (these machines are noisy).
 //!
 //! `bench/run` builds and runs them all; `hs-bench NAME` runs one of `vhosts`,
-//! `accounts`, `api`, `logd`, `dns`; `hs-bench bare-axum PORT` is the reference server.
+//! `accounts`, `api`, `logd`, `dns`, `mail`, `backup`; `hs-bench bare-axum PORT` is the
+//! reference server.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a failed bench aborts
 
 mod accounts;
 mod api;
+mod backup;
 mod dns;
 mod logd;
 mod mail;
@@ -22,7 +24,9 @@ fn main() -> anyhow::Result<()> {
             api::run()?;
             logd::run().map(|v| println!("## hs-logd beside goaccess\n\n```\n{v:#}\n```\n"))?;
             accounts::run()?;
-            dns::run()
+            dns::run()?;
+            mail::run().map(|v| println!("## Mail: 1,000 mailboxes and forwarders\n\n```\n{v:#}\n```\n"))?;
+            backup::run().map(|v| println!("## Backups beside tar and restic\n\n```\n{v:#}\n```\n"))
         }
         ["vhosts"] => vhosts::run(),
         ["api"] => api::run(),
@@ -30,7 +34,10 @@ fn main() -> anyhow::Result<()> {
         ["dns"] => dns::run(),
         ["logd"] => logd::run().map(|v| println!("{v:#}")),
         ["mail"] => mail::run().map(|v| println!("{v:#}")),
-        _ => anyhow::bail!("usage: hs-bench [all|vhosts|api|accounts|logd|dns|bare-axum PORT]"),
+        ["backup"] => backup::run().map(|v| println!("{v:#}")),
+        _ => anyhow::bail!(
+            "usage: hs-bench [all|vhosts|api|accounts|logd|dns|mail|backup|bare-axum PORT]"
+        ),
     }
 }
 

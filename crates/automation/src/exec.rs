@@ -46,6 +46,9 @@ pub struct Cmd {
     uid_gid: Option<(u32, u32)>,
     timeout: Duration,
     dir: Option<PathBuf>,
+    /// Extra environment of this short-lived child (never secrets: paths and
+    /// settings only, e.g. a credentials *file*'s path).
+    env: Vec<(OsString, OsString)>,
 }
 
 impl Cmd {
@@ -59,6 +62,7 @@ impl Cmd {
             uid_gid: None,
             timeout: Duration::from_secs(60),
             dir: None,
+            env: Vec::new(),
         })
     }
 
@@ -94,6 +98,12 @@ impl Cmd {
         self
     }
 
+    /// One environment variable for the child (a path or a setting, never a secret).
+    pub fn env(mut self, key: impl Into<OsString>, value: impl Into<OsString>) -> Cmd {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+
     pub fn timeout(mut self, timeout: Duration) -> Cmd {
         self.timeout = timeout;
         self
@@ -115,6 +125,7 @@ impl Cmd {
             .env_clear()
             .env("PATH", PROGRAM_DIRS.join(":"))
             .env("LANG", "C.UTF-8")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
@@ -147,6 +158,7 @@ impl Cmd {
             .env_clear()
             .env("PATH", PROGRAM_DIRS.join(":"))
             .env("LANG", "C.UTF-8")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(if self.stdin.is_some() { Stdio::piped() } else { Stdio::null() })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -5,6 +5,7 @@
 //! (`--password-stdin`), never from argv. Exit codes: 0 done, 1 failed on our
 //! side, 2 refused (bad input, conflict, not found, limit).
 
+mod backup_cmd;
 mod cron_cmd;
 mod files_cmd;
 mod ftp_cmd;
@@ -19,6 +20,7 @@ use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use backup_cmd::BackupCmd;
 use clap::{Parser, Subcommand};
 use cron_cmd::CronCmd;
 use files_cmd::FilesCmd;
@@ -102,6 +104,9 @@ enum Command {
     /// Plugins: list, hook points, enable, disable.
     #[command(subcommand)]
     Plugin(PluginCmd),
+    /// Backups and restores (HS::Backup).
+    #[command(subcommand)]
+    Backup(BackupCmd),
     /// Internal: become a sandbox's private cron (started by `up`).
     #[command(hide = true)]
     SandboxCron {
@@ -393,6 +398,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Files(cmd) => files_cmd::run(&panel, &admin, &op, &out, cmd),
         Command::Task(cmd) => task_cmd::run(&panel, &admin, &out, cmd),
         Command::Plugin(cmd) => plugin_cmd::run(&panel, &admin, &out, cmd),
+        Command::Backup(cmd) => backup_cmd::run(&panel, &admin, &op, &out, cmd),
         Command::Recover => {
             let n = account::recover(&panel)?;
             out.say(&serde_json::json!({ "recovered": n }), &format!("{n} operations recovered"))

@@ -536,6 +536,43 @@ impl Layout {
         self.root.join("sandbox.json")
     }
 
+    // --- HS::Backup ------------------------------------------------------------------
+
+    /// Finished backups: `backup/{user}/{id}.tar.zst` and `{id}.json` (root, 0700).
+    pub fn backups(&self) -> PathBuf {
+        self.path("backup")
+    }
+
+    pub fn backup_dir(&self, user: &Username) -> PathBuf {
+        self.backups().join(user.as_str())
+    }
+
+    /// The local restic repository of incremental backups of one account.
+    pub fn backup_repo(&self, user: &Username) -> PathBuf {
+        self.backups().join("restic").join(user.as_str())
+    }
+
+    /// Backup settings and secrets: destinations (`destinations/{name}.yaml` and
+    /// key files, 0600), repository passwords, schedules.
+    pub fn backup_state(&self) -> PathBuf {
+        self.path("var/hspanel/backup")
+    }
+
+    /// Scratch folders of running backups, restores and verifications (0700).
+    pub fn backup_scratch(&self) -> PathBuf {
+        self.backups().join(".scratch")
+    }
+
+    /// One mail domain's maildirs (HS::Mail keeps `{domain}/{mailbox}/` here).
+    pub fn mail_domain_dir(&self, domain: &DomainName) -> PathBuf {
+        self.path("var/mail/vhosts").join(domain.as_str())
+    }
+
+    /// One domain's TLS key and certificates (HS::SSL).
+    pub fn ssl_domain_dir(&self, domain: &DomainName) -> PathBuf {
+        self.path("var/hspanel/ssl").join(domain.as_str())
+    }
+
     /// Test-only fault injection point (honoured in the sandbox layout only).
     pub fn fault_file(&self) -> PathBuf {
         self.path("var/hspanel/fault")

@@ -38,6 +38,11 @@ pub const EXTRACT_BYTES: u64 = 2 * 1024 * 1024 * 1024;
 /// Largest single upload, whatever the quota (a plan may have none).
 pub const UPLOAD_LIMIT: u64 = 16 * 1024 * 1024 * 1024;
 
+/// Where the helper is (also for HS::Backup's restores as the user).
+pub(crate) fn helper_path() -> Result<PathBuf> {
+    helper_binary()
+}
+
 /// Where the helper is: next to the running program (hs-srvd, hspanel), else
 /// in the system folders.
 fn helper_binary() -> Result<PathBuf> {

@@ -9,6 +9,7 @@
 //! - no HTTP here: the API gateway maps [`error::ModuleError`] to responses.
 
 pub mod account;
+pub mod backup;
 pub mod context;
 pub mod cron;
 pub mod database;

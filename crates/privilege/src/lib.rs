@@ -21,6 +21,7 @@
 pub mod extract;
 pub mod ops;
 pub mod proto;
+pub mod tree;
 
 use std::ffi::CString;
 use std::io::{BufReader, Write};

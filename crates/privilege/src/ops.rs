@@ -159,6 +159,13 @@ pub fn execute(
             let limits = crate::extract::Limits { max_entries, max_bytes };
             crate::extract::extract(home, &path, &dest, quota_bytes, limits)?
         }
+        Request::RestoreTree { from, to, overwrite } => {
+            let sel = crate::tree::Selection { from, to, overwrite, skip: Vec::new() };
+            let report = crate::tree::unpack(&home.fd, input, sel, &crate::tree::Owners::Own)
+                .map_err(|e| OpError::Failed(ErrorKind::Invalid, format!("restoring: {e}")))?;
+            serde_json::to_value(report)
+                .map_err(|e| OpError::Failed(ErrorKind::Internal, e.to_string()))?
+        }
     };
     proto::write_line(out, &Response::Ok { result })
         .map_err(|e| OpError::Failed(ErrorKind::Internal, e.to_string()))

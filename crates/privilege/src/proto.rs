@@ -78,6 +78,15 @@ pub enum Request {
         max_entries: u64,
         max_bytes: u64,
     },
+    /// HS::Backup: the raw tar stream that follows the request (to the end of
+    /// stdin) is unpacked beneath the home: entries at or below `from` go to
+    /// `to` (home-relative), keeping modes, times, symlinks and hardlinks.
+    RestoreTree {
+        from: String,
+        to: String,
+        #[serde(default)]
+        overwrite: bool,
+    },
 }
 
 /// What went wrong, so the parent can map it to a status.

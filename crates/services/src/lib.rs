@@ -16,6 +16,7 @@ pub mod mariadb;
 pub mod nginx;
 pub mod php_fpm;
 pub mod proc;
+pub mod restic;
 pub mod sandbox;
 pub mod sql;
 pub mod tls;

@@ -154,6 +154,11 @@ impl NativeHash {
         ok.then(|| NativeHash(text.to_string()))
     }
 
+    /// The hash itself, for a backup of the account (HS::Backup).
+    pub fn as_text(&self) -> &str {
+        &self.0
+    }
+
     /// `IDENTIFIED BY PASSWORD '*HEX'`.
     pub fn clause(&self) -> String {
         format!("IDENTIFIED BY PASSWORD '{}'", self.0)

@@ -185,6 +185,7 @@ pub fn actions() -> &'static [&'static Action] {
             crate::api::task::ACTIONS,
             crate::api::plugin::ACTIONS,
             crate::api::ssl::ACTIONS,
+            crate::api::backup::ACTIONS,
         ];
         modules.iter().copied().flatten().collect()
     })

@@ -39,6 +39,7 @@ pub const PAGES: &[(&str, &str)] = &[
     ("mail", include_str!("../assets/pages/mail.js")),
     ("files", include_str!("../assets/pages/files.js")),
     ("ssl", include_str!("../assets/pages/ssl.js")),
+    ("backups", include_str!("../assets/pages/backups.js")),
     ("security", include_str!("../assets/pages/security.js")),
     ("tasks", include_str!("../assets/pages/tasks.js")),
     ("plugins", include_str!("../assets/pages/plugins.js")),

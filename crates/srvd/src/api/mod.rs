@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod auth;
+pub mod backup;
 pub mod cron;
 pub mod database;
 pub mod dns;

@@ -5,6 +5,7 @@
 
 mod accounts;
 mod auth;
+mod backup;
 mod cron;
 mod databases;
 mod dns;
