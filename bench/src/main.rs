@@ -25,7 +25,9 @@ fn main() -> anyhow::Result<()> {
             logd::run().map(|v| println!("## hs-logd beside goaccess\n\n```\n{v:#}\n```\n"))?;
             accounts::run()?;
             dns::run()?;
-            mail::run().map(|v| println!("## Mail: 1,000 mailboxes and forwarders\n\n```\n{v:#}\n```\n"))?;
+            mail::run().map(|v| {
+                println!("## Mail: 1,000 mailboxes and forwarders\n\n```\n{v:#}\n```\n")
+            })?;
             backup::run().map(|v| println!("## Backups beside tar and restic\n\n```\n{v:#}\n```\n"))
         }
         ["vhosts"] => vhosts::run(),

@@ -70,7 +70,12 @@ fn ours(dir: &Path, n: usize) -> anyhow::Result<(f64, f64)> {
         log_dir: dir.join("logs"),
         suspended_dir: dir.join("suspended"),
         php_sockets: dir.join("php"),
+        https_listen: "127.0.0.1:2".into(),
+        ssl_dir: dir.join("ssl"),
+        cert_maps: dir.join("cert-maps"),
+        acme_webroot: dir.join("acme"),
     };
+    std::fs::create_dir_all(&layout.cert_maps)?;
     std::fs::write(dir.join("hspanel.conf"), render::nginx_layout(&templates, &layout)?)?;
     for i in 0..n {
         let domain: hs_types::DomainName = format!("site{i}.bench.test").parse()?;

@@ -11,9 +11,9 @@ mod files_cmd;
 mod ftp_cmd;
 mod mail_cmd;
 mod monitor;
-mod task_cmd;
 mod plugin_cmd;
 mod ssl_cmd;
+mod task_cmd;
 mod up;
 
 use std::io::Read;
@@ -31,8 +31,8 @@ use hs_types::{
     DbHost, DbName, DbPrivilege, DbUser, DomainName, HostLabel, Password, PlanName, RedirectStatus,
     RedirectUrl, Username,
 };
-use plugin_cmd::PluginCmd;
 use mail_cmd::MailCmd;
+use plugin_cmd::PluginCmd;
 use serde::Serialize;
 use ssl_cmd::SslCmd;
 

@@ -46,15 +46,7 @@ pub(crate) fn run(panel: &Panel, admin: &Actor, out: &Out, cmd: PluginCmd) -> an
         PluginCmd::Hooks => {
             let text: Vec<String> = hooks::POINTS
                 .iter()
-                .map(|p| {
-                    let planned = if p.planned { " (planned)" } else { "" };
-                    format!(
-                        "pre_/post_{:<20} {}{planned}: {}",
-                        p.action,
-                        p.about,
-                        p.fields.join(", ")
-                    )
-                })
+                .map(|p| format!("pre_/post_{:<20} {}: {}", p.action, p.about, p.fields.join(", ")))
                 .collect();
             out.say(&json!({ "hooks": hooks::POINTS }), &text.join("\n"))
         }

@@ -212,14 +212,19 @@ impl Layout {
         self.path("var/log/named/query.log")
     }
 
+    /// The mail stack's log folder (Postfix, Dovecot, spamd).
+    pub fn mail_logs(&self) -> PathBuf {
+        self.path("var/log/mail")
+    }
+
     /// Postfix's own log file (`maillog_file`, Postfix ≥ 3.4), followed by hs-logd.
     pub fn mail_log(&self) -> PathBuf {
-        self.path("var/log/postfix.log")
+        self.mail_logs().join("mail.log")
     }
 
     /// Dovecot's log file (`log_path`), followed by hs-logd.
     pub fn dovecot_log(&self) -> PathBuf {
-        self.path("var/log/dovecot.log")
+        self.mail_logs().join("dovecot.log")
     }
 
     /// Mailboxes: `{domain}/{local part}/` (Dovecot's maildirs), measured for usage.
@@ -487,6 +492,12 @@ impl Layout {
     }
 
     /// Dovecot's passwd-file for one domain's mailboxes.
+    /// Dovecot's per-domain certificates (`local_name` blocks), included by
+    /// `dovecot.conf`.
+    pub fn dovecot_sni(&self) -> PathBuf {
+        self.dovecot_dir().join("hspanel-sni.conf")
+    }
+
     pub fn dovecot_users(&self, domain: &DomainName) -> PathBuf {
         self.dovecot_dir().join("hspanel-users").join(domain.as_str())
     }
@@ -566,11 +577,6 @@ impl Layout {
     /// One mail domain's maildirs (HS::Mail keeps `{domain}/{mailbox}/` here).
     pub fn mail_domain_dir(&self, domain: &DomainName) -> PathBuf {
         self.path("var/mail/vhosts").join(domain.as_str())
-    }
-
-    /// One domain's TLS key and certificates (HS::SSL).
-    pub fn ssl_domain_dir(&self, domain: &DomainName) -> PathBuf {
-        self.path("var/hspanel/ssl").join(domain.as_str())
     }
 
     /// Test-only fault injection point (honoured in the sandbox layout only).

@@ -21,7 +21,7 @@ use std::io;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use hs_types::{JobId, Username};
+use hs_types::{CertName, DestinationName, JobId, Username};
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -53,6 +53,24 @@ pub enum Task {
     RebuildDns { user: Username },
     /// Test-only work (refused outside a sandbox): `steps` steps of `step_ms`.
     Probe(Probe),
+    /// HS::SSL: order `name`'s certificate from the ACME CA (AutoSSL).
+    Autossl { user: Username, name: CertName },
+    /// HS::SSL: renew every ordered certificate that expires within
+    /// `within_days` (1 to 365; the daily schedule says 30). Server-wide.
+    SslRenewDue { within_days: u32 },
+    /// HS::Backup: one backup of the account, full or incremental.
+    Backup {
+        user: Username,
+        #[serde(default)]
+        incremental: bool,
+        #[serde(default)]
+        destination: Option<DestinationName>,
+    },
+    /// HS::Backup: the account's scheduled run (backup, retention, verification).
+    BackupScheduled { user: Username },
+    /// HS::Backup: queue `backup_scheduled` for every account whose schedule is
+    /// due. Server-wide; hs-taskd's hourly schedule.
+    BackupDue,
 }
 
 /// Parameters of [`Task::Probe`], the sandbox's observable test job.
@@ -76,6 +94,11 @@ impl Task {
             Task::RebuildWeb { .. } => "rebuild_web",
             Task::RebuildDns { .. } => "rebuild_dns",
             Task::Probe(_) => "probe",
+            Task::Autossl { .. } => "autossl",
+            Task::SslRenewDue { .. } => "ssl_renew_due",
+            Task::Backup { .. } => "backup",
+            Task::BackupScheduled { .. } => "backup_scheduled",
+            Task::BackupDue => "backup_due",
         }
     }
 
@@ -83,8 +106,13 @@ impl Task {
     /// may see and cancel it. `None`: server-wide work, admins only.
     pub fn account(&self) -> Option<&Username> {
         match self {
-            Task::RebuildWeb { user } | Task::RebuildDns { user } => Some(user),
+            Task::RebuildWeb { user }
+            | Task::RebuildDns { user }
+            | Task::Autossl { user, .. }
+            | Task::Backup { user, .. }
+            | Task::BackupScheduled { user } => Some(user),
             Task::Probe(p) => p.account.as_ref(),
+            Task::SslRenewDue { .. } | Task::BackupDue => None,
         }
     }
 
@@ -93,6 +121,11 @@ impl Task {
             && (p.steps > 1000 || p.step_ms > 60_000 || p.fail_times > MAX_ATTEMPTS_CAP)
         {
             return Err("probe parameters out of range".into());
+        }
+        if let Task::SslRenewDue { within_days } = self
+            && !(1..=365).contains(within_days)
+        {
+            return Err("within_days must be 1 to 365".into());
         }
         Ok(())
     }

@@ -6,16 +6,19 @@
 //! that standard tools unpack: `home/` (owners, modes, times, symlinks and
 //! hardlinks kept), `userdata/` (the account's state YAML), `dns/{zone}.db`,
 //! `cron/crontab.txt`, `mysql/{db}.sql` (`mariadb-dump --single-transaction`)
-//! and `mysql/users.json`, `mail/{domain}/`, `ssl/{domain}/`, and `manifest.json`
+//! and `mysql/users.json`, `mail/{domain}/` (the maildirs), `dkim/{domain}.private`,
+//! `certs/{stem}.pem` (what nginx serves, key and chain), and `manifest.json`
 //! last (with a listing of the home and the dumps' SHA-256). An **incremental**
 //! backup is a restic snapshot of the home, the same parts staged in a folder,
-//! and the mail and SSL folders, in the account's repository (local, SFTP or S3;
-//! always encrypted). Every backup has an index file `backup/{user}/{id}.json`.
+//! and the maildirs, in the account's repository (local, SFTP or S3; always
+//! encrypted). Every backup has an index file `backup/{user}/{id}.json`.
 //!
 //! Operations are synchronous and take a progress callback; the API runs them on
-//! a blocking thread, hs-taskd will run them as jobs. They are idempotent where
-//! it matters (a restore refuses to overwrite unless asked; deleting twice is a
-//! 404). Backups run at idle I/O priority.
+//! a blocking thread or queues them for hs-taskd (`Task::Backup`,
+//! `Task::BackupScheduled`). They are idempotent where
+//! it matters (a whole-account, file, database or mailbox restore refuses to
+//! overwrite unless asked, a zone restore replaces the zone's own records;
+//! deleting twice is a 404). Backups run at idle I/O priority.
 
 use std::collections::HashMap;
 use std::io::{self, BufReader, Read, Write};
@@ -28,7 +31,9 @@ use hs_fileop::proto::{self, Request, Response};
 use hs_fileop::tree::{self, ListEntry, Owners, Selection};
 use hs_services::mariadb::MariaDb;
 use hs_services::restic::{self, Repo};
-use hs_types::{BackupId, DbName, DestinationName, DomainName, EmailAddress, FilePath, Username};
+use hs_types::{
+    BackupId, CertName, DbName, DestinationName, DomainName, EmailAddress, FilePath, Username,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -180,7 +185,8 @@ fn low_io<T>(f: impl FnOnce() -> T) -> T {
 // --- what is backed up ---------------------------------------------------------------
 
 /// The parts other than the home, staged in `stage`: state, zones, crontab,
-/// database dumps. Returns the contents and the dumps' digests.
+/// DKIM keys, served certificates, database dumps. Returns the contents and
+/// the dumps' digests.
 fn stage_parts(
     panel: &Panel,
     account: &Account,
@@ -197,7 +203,17 @@ fn stage_parts(
         if panel.layout.mail_domain_dir(&d.domain).is_dir() {
             contents.mail_domains.push(d.domain.clone());
         }
-        if panel.layout.ssl_domain_dir(&d.domain).is_dir() {
+        // The DKIM key, so the restored zone's selector record still signs.
+        if let Ok(key) = std::fs::read(panel.layout.dkim_key(&d.domain)) {
+            write_file(&stage.join("dkim").join(format!("{}.private", d.domain)), &key)?;
+        }
+        // The certificates nginx serves (key and chain in one PEM each).
+        let served = crate::ssl::served_bundles(panel, &d.domain)?;
+        for (name, bundle) in &served {
+            let file = stage.join("certs").join(format!("{}.pem", name.file_stem()));
+            write_file(&file, bundle.as_bytes())?;
+        }
+        if !served.is_empty() {
             contents.ssl_domains.push(d.domain.clone());
         }
         if matches!(d.kind, DomainKind::Sub { .. }) {
@@ -318,6 +334,17 @@ pub struct CreateRequest {
     pub destination: Option<DestinationName>,
 }
 
+/// Removes the `.part` archives a crash left in an account's backup folder.
+/// Called under the account's backup lock, so no backup is being written.
+fn remove_unfinished(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        if entry.file_name().to_string_lossy().ends_with(".part") {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// A backup as the API shows it.
 pub fn view(index: &BackupIndex) -> Value {
     json!({
@@ -333,7 +360,23 @@ pub fn view(index: &BackupIndex) -> Value {
     })
 }
 
+/// Backs up the account, inside the plugin hooks of `backupacct`.
 pub fn create(
+    panel: &Panel,
+    actor: &Actor,
+    user: &Username,
+    req: CreateRequest,
+    progress: Progress<'_>,
+) -> Result<Value> {
+    account::load_managed(panel, actor, user)?;
+    let event = json!({ "username": user, "incremental": req.incremental,
+                        "destination": req.destination });
+    crate::hooks::around(panel, actor, "backupacct", event, || {
+        create_now(panel, actor, user, req, progress)
+    })
+}
+
+fn create_now(
     panel: &Panel,
     actor: &Actor,
     user: &Username,
@@ -356,6 +399,7 @@ pub fn create(
             .map_err(io_err)?;
     mkdir_private(&panel.layout.backups())?;
     mkdir_private(&panel.layout.backup_dir(user))?;
+    remove_unfinished(&panel.layout.backup_dir(user));
     let id = new_id(req.incremental)?;
     progress(1, "starting");
     let index = low_io(|| {
@@ -410,7 +454,7 @@ fn create_full(
     warnings.extend(home_report.warnings.iter().cloned());
     contents.files = home_report.entries;
 
-    progress(86, "mail and certificates");
+    progress(86, "mail");
     for d in &contents.mail_domains {
         let r = tree::pack(
             &mut tar,
@@ -419,12 +463,6 @@ fn create_full(
             &mut |_| {},
         )
         .map_err(io_err)?;
-        warnings.extend(r.warnings);
-    }
-    for d in &contents.ssl_domains {
-        let r =
-            tree::pack(&mut tar, &panel.layout.ssl_domain_dir(d), &format!("ssl/{d}"), &mut |_| {})
-                .map_err(io_err)?;
         warnings.extend(r.warnings);
     }
 
@@ -525,9 +563,6 @@ fn create_incremental(
     let mut paths = vec![home.clone(), stage.clone()];
     for d in &contents.mail_domains {
         paths.push(panel.layout.mail_domain_dir(d));
-    }
-    for d in &contents.ssl_domains {
-        paths.push(panel.layout.ssl_domain_dir(d));
     }
     progress(20, "home (incremental)");
     let outcome = repo.backup(&paths, &[format!("id={id}")]).map_err(ModuleError::Service)?;
@@ -663,10 +698,6 @@ fn source(panel: &Panel, index: &BackupIndex, progress: Progress<'_>) -> Result<
         let dir = inside(&panel.layout.mail_domain_dir(d));
         tree::pack(&mut tar, &dir, &format!("mail/{d}"), &mut |_| {}).map_err(io_err)?;
     }
-    for d in &index.contents.ssl_domains {
-        let dir = inside(&panel.layout.ssl_domain_dir(d));
-        tree::pack(&mut tar, &dir, &format!("ssl/{d}"), &mut |_| {}).map_err(io_err)?;
-    }
     let mut w = tar.into_inner().map_err(io_err)?;
     w.flush().map_err(io_err)?;
     let _ = std::fs::remove_dir_all(&target);
@@ -688,11 +719,12 @@ fn sel(from: &str, to: &str, overwrite: bool) -> Selection {
     Selection { from: from.into(), to: to.into(), overwrite, skip: Vec::new() }
 }
 
-/// The parts other than home, mail and certificates, into a scratch folder.
+/// The parts other than home and mail (state, dumps, keys, certificates), into
+/// a scratch folder.
 fn meta(panel: &Panel, src: &Source) -> Result<(Scratch, Manifest)> {
     let scratch = Scratch::new(panel, "meta")?;
     let mut s = sel("", "", false);
-    s.skip = vec!["home".into(), "mail".into(), "ssl".into()];
+    s.skip = vec!["home".into(), "mail".into()];
     unpack_root(src, &scratch.0, s, &Owners::Own)?;
     let bytes = std::fs::read(scratch.0.join("manifest.json"))
         .map_err(|_| ModuleError::Invalid("the backup has no manifest".into()))?;
@@ -715,7 +747,28 @@ pub struct RestoreOptions {
     pub zone: Option<DomainName>,
 }
 
+/// Restores a whole account (inside the plugin hooks of `restoreacct`), or
+/// with `opts.zone` one zone.
 pub fn restore(
+    panel: &Panel,
+    actor: &Actor,
+    user: &Username,
+    id: &BackupId,
+    opts: RestoreOptions,
+    op_id: &str,
+    progress: Progress<'_>,
+) -> Result<Value> {
+    load_index(panel, actor, user, id)?;
+    if opts.zone.is_some() {
+        return restore_now(panel, actor, user, id, opts, op_id, progress);
+    }
+    let event = json!({ "username": user, "backup": id, "replace": opts.replace });
+    crate::hooks::around(panel, actor, "restoreacct", event, || {
+        restore_now(panel, actor, user, id, opts, op_id, progress)
+    })
+}
+
+fn restore_now(
     panel: &Panel,
     actor: &Actor,
     user: &Username,
@@ -860,6 +913,10 @@ pub fn restore(
         yaml::write(&panel.layout.ftp_file(user), &table)?;
         ftp::rebuild(panel)?;
     }
+    if let Ok(text) = std::fs::read_to_string(m.join("userdata/backup-schedule.yaml")) {
+        let schedule: Schedule = yaml::from_str(&text).map_err(ModuleError::Invalid)?;
+        yaml::write(&schedule_path(panel, Some(user)), &schedule)?;
+    }
 
     progress(90, "mail and certificates");
     for d in &manifest.contents.mail_domains {
@@ -868,11 +925,25 @@ pub fn restore(
         let r = unpack_root(&src, &dir, sel(&format!("mail/{d}"), "", true), &Owners::System)?;
         warnings.extend(r.skipped);
     }
+    if let Ok(saved) = std::fs::read_to_string(m.join("userdata/mail.yaml")) {
+        let _lock = hs_config::locks::account(&panel.layout, user)?;
+        if let Err(e) = crate::mail::restore_state(panel, user, &saved, &m.join("dkim")) {
+            warnings.push(format!("mail: {e}"));
+        }
+    }
     for d in &manifest.contents.ssl_domains {
-        let dir = panel.layout.ssl_domain_dir(d);
-        mkdir_private(&dir)?;
-        let r = unpack_root(&src, &dir, sel(&format!("ssl/{d}"), "", true), &Owners::System)?;
-        warnings.extend(r.skipped);
+        for name in [CertName::of(d), format!("*.{d}").parse::<CertName>()?] {
+            let stem = name.file_stem();
+            let Ok(bundle) = std::fs::read_to_string(m.join(format!("certs/{stem}.pem"))) else {
+                continue;
+            };
+            let state = std::fs::read_to_string(m.join(format!("userdata/ssl/{stem}.yaml"))).ok();
+            if let Err(e) =
+                crate::ssl::restore_served(panel, user, &name, &bundle, state.as_deref())
+            {
+                warnings.push(format!("certificate {name}: {e}"));
+            }
+        }
     }
     progress(100, "done");
     tracing::info!(user = %user, id = %id, "account restored");
@@ -1549,6 +1620,22 @@ pub fn is_due(frequency: Frequency, last: Option<jiff::Timestamp>, now: jiff::Ti
         None => true,
         Some(t) => now.as_second() - t.as_second() >= period * 3600 - 300,
     }
+}
+
+/// Whether `user`'s schedule (its own, else the server-wide one) is due now,
+/// going by the newest backup of the schedule's kind.
+pub fn schedule_due(panel: &Panel, user: &Username, now: jiff::Timestamp) -> Result<bool> {
+    let Some(schedule) = get_schedule(panel, Some(user))?.or(get_schedule(panel, None)?) else {
+        return Ok(false);
+    };
+    let kind = if schedule.incremental { "incremental" } else { "full" };
+    let admin = Actor::admin("backup-schedule");
+    let last = list(panel, &admin, Some(user))?
+        .iter()
+        .filter(|v| v["kind"] == kind)
+        .filter_map(|v| v["created"].as_str()?.parse::<jiff::Timestamp>().ok())
+        .max();
+    Ok(is_due(schedule.frequency, last, now))
 }
 
 /// One scheduled run for one account: the account's own schedule, else the

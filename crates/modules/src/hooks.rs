@@ -17,8 +17,8 @@
 //! succeeded; its failure is logged and recorded in the alerts file shown by
 //! `plugin/list`, and undoes nothing.
 //!
-//! Adding a hook point for a new action is one row in [`POINTS`] (or turning a
-//! `planned` row into a `point`), plus wrapping the entry point's body:
+//! Adding a hook point for a new action is one row in [`POINTS`], plus wrapping
+//! the entry point's body:
 //! `hooks::around(panel, actor, "addpop", json!({...}), || addpop_now(...))`.
 
 use std::time::Duration;
@@ -40,9 +40,6 @@ pub struct HookPoint {
     pub about: &'static str,
     /// The keys of the event's `input` (never a password).
     pub fields: &'static [&'static str],
-    /// The module is not built yet: the name is reserved and plugins may use it,
-    /// but nothing fires it today.
-    pub planned: bool,
 }
 
 const fn point(
@@ -51,16 +48,7 @@ const fn point(
     about: &'static str,
     fields: &'static [&'static str],
 ) -> HookPoint {
-    HookPoint { action, module, about, fields, planned: false }
-}
-
-const fn planned(
-    module: &'static str,
-    action: &'static str,
-    about: &'static str,
-    fields: &'static [&'static str],
-) -> HookPoint {
-    HookPoint { action, module, about, fields, planned: true }
+    HookPoint { action, module, about, fields }
 }
 
 const U: &str = "username";
@@ -107,16 +95,19 @@ pub const POINTS: &[HookPoint] = &[
     point("ftp", "addftp", "create an FTP user", &[U, "login", "folder"]),
     point("ftp", "delftp", "delete an FTP user", &[U, "login"]),
     point("ftp", "passwdftp", "set an FTP user's password", &[U, "login"]),
-    planned("mail", "addpop", "create a mailbox", &[U, "email", "quota_mb"]),
-    planned("mail", "delpop", "delete a mailbox", &[U, "email"]),
-    planned("mail", "passwdpop", "set a mailbox password", &[U, "email"]),
-    planned("mail", "editquota", "change a mailbox quota", &[U, "email", "quota_mb"]),
-    planned("mail", "addforward", "add a forwarder", &[U, "email", "forward_to"]),
-    planned("mail", "delforward", "delete a forwarder", &[U, "email", "forward_to"]),
-    planned("ssl", "installssl", "install a certificate", &[U, "domain"]),
-    planned("ssl", "deletessl", "remove a certificate", &[U, "domain"]),
-    planned("backup", "backupacct", "back up an account", &[U]),
-    planned("backup", "restoreacct", "restore an account", &[U, "backup"]),
+    point("mail", "addpop", "create mailboxes on a domain", &[U, "domain", "mailboxes"]),
+    point("mail", "delpop", "delete a mailbox", &[U, "email"]),
+    point("mail", "passwdpop", "set a mailbox password", &[U, "email"]),
+    point("mail", "editquota", "change a mailbox quota", &[U, "email", "quota"]),
+    point("mail", "setautoresponder", "set a mailbox's autoresponder", &[U, "email"]),
+    point("mail", "addforward", "add forwarders", &[U, "forwarders"]),
+    point("mail", "delforward", "delete a forwarder", &[U, "source"]),
+    point("mail", "setcatchall", "set or remove a domain's catch-all", &[U, "domain", "dest"]),
+    point("ssl", "installssl", "install a certificate the user brings", &[U, "domain"]),
+    point("ssl", "autossl", "order a certificate through ACME", &[U, "domain"]),
+    point("ssl", "deletessl", "remove a certificate", &[U, "domain"]),
+    point("backup", "backupacct", "back up an account", &[U, "incremental", "destination"]),
+    point("backup", "restoreacct", "restore a whole account", &[U, "backup", "replace"]),
 ];
 
 /// The fields every event carries, whatever the action.
@@ -284,6 +275,9 @@ mod tests {
             include_str!("cron.rs"),
             include_str!("database.rs"),
             include_str!("ftp.rs"),
+            include_str!("mail.rs"),
+            include_str!("ssl.rs"),
+            include_str!("backup.rs"),
         ];
         let mut wrapped = Vec::new();
         for source in sources {
@@ -293,9 +287,9 @@ mod tests {
             }
         }
         for name in &wrapped {
-            assert!(find(name).is_some_and(|p| !p.planned), "{name} is not a live hook point");
+            assert!(find(name).is_some(), "{name} is not a hook point");
         }
-        for p in POINTS.iter().filter(|p| !p.planned) {
+        for p in POINTS {
             assert!(wrapped.iter().any(|w| w == p.action), "nothing fires {}", p.action);
         }
     }

@@ -34,6 +34,7 @@ use hs_types::{
     SpamThreshold, Ttl, Username,
 };
 use serde::Serialize;
+use serde_json::{Value, json};
 
 use crate::account;
 use crate::context::{Actor, Panel};
@@ -100,8 +101,116 @@ pub struct MailListView {
 
 // --- entry points ----------------------------------------------------------------
 
+// Each entry point runs inside the plugin hooks of its action (`addpop`, ...);
+// the event names the account that owns the domain, found before any hook runs.
+
+/// A hook event: `input` with the owning account's `username`.
+fn event(panel: &Panel, actor: &Actor, domain: &DomainName, input: Value) -> Result<Value> {
+    let mut event = input;
+    event["username"] = json!(owner_of(panel, actor, domain)?);
+    Ok(event)
+}
+
 /// Creates mailboxes on one domain, all or none, with one sync.
 pub fn create_accounts(
+    panel: &Panel,
+    actor: &Actor,
+    domain: &DomainName,
+    boxes: Vec<NewMailbox>,
+    op_id: &str,
+) -> Result<Vec<MailboxView>> {
+    let list: Vec<Value> = boxes
+        .iter()
+        .map(|b| json!({ "email": format!("{}@{domain}", b.user), "quota": b.quota }))
+        .collect();
+    let input = event(panel, actor, domain, json!({ "domain": domain, "mailboxes": list }))?;
+    crate::hooks::around(panel, actor, "addpop", input, || {
+        create_accounts_now(panel, actor, domain, boxes, op_id)
+    })
+}
+
+pub fn change_password(
+    panel: &Panel,
+    actor: &Actor,
+    email: &EmailAddress,
+    password: Password,
+) -> Result<()> {
+    let input = event(panel, actor, email.domain(), json!({ "email": email }))?;
+    crate::hooks::around(panel, actor, "passwdpop", input, || {
+        change_password_now(panel, actor, email, password)
+    })
+}
+
+pub fn set_quota(
+    panel: &Panel,
+    actor: &Actor,
+    email: &EmailAddress,
+    quota: MailQuota,
+) -> Result<()> {
+    let input = event(panel, actor, email.domain(), json!({ "email": email, "quota": quota }))?;
+    crate::hooks::around(panel, actor, "editquota", input, || {
+        set_quota_now(panel, actor, email, quota)
+    })
+}
+
+pub fn set_autoresponder(
+    panel: &Panel,
+    actor: &Actor,
+    email: &EmailAddress,
+    auto: Autoresponder,
+) -> Result<()> {
+    let input = event(panel, actor, email.domain(), json!({ "email": email }))?;
+    crate::hooks::around(panel, actor, "setautoresponder", input, || {
+        set_autoresponder_now(panel, actor, email, auto)
+    })
+}
+
+/// Deletes a mailbox and its mail.
+pub fn delete_account(panel: &Panel, actor: &Actor, email: &EmailAddress) -> Result<()> {
+    let input = event(panel, actor, email.domain(), json!({ "email": email }))?;
+    crate::hooks::around(panel, actor, "delpop", input, || delete_account_now(panel, actor, email))
+}
+
+/// Creates forwarders, all or none, with one sync. A forwarder whose source
+/// is a mailbox keeps a copy there.
+pub fn create_forwarders(
+    panel: &Panel,
+    actor: &Actor,
+    forwarders: Vec<(EmailAddress, Vec<EmailAddress>)>,
+    op_id: &str,
+) -> Result<Vec<ForwarderView>> {
+    let Some((first, _)) = forwarders.first() else {
+        return Err(ModuleError::Invalid(format!("give 1 to {MAX_BATCH} forwarders")));
+    };
+    let list: Vec<Value> =
+        forwarders.iter().map(|(s, d)| json!({ "source": s, "dest": d })).collect();
+    let input = event(panel, actor, first.domain(), json!({ "forwarders": list }))?;
+    crate::hooks::around(panel, actor, "addforward", input, || {
+        create_forwarders_now(panel, actor, forwarders, op_id)
+    })
+}
+
+pub fn delete_forwarder(panel: &Panel, actor: &Actor, source: &EmailAddress) -> Result<()> {
+    let input = event(panel, actor, source.domain(), json!({ "source": source }))?;
+    crate::hooks::around(panel, actor, "delforward", input, || {
+        delete_forwarder_now(panel, actor, source)
+    })
+}
+
+/// Sets (or, with no destination, removes) the domain's catch-all.
+pub fn set_catchall(
+    panel: &Panel,
+    actor: &Actor,
+    domain: &DomainName,
+    dest: Vec<EmailAddress>,
+) -> Result<()> {
+    let input = event(panel, actor, domain, json!({ "domain": domain, "dest": dest }))?;
+    crate::hooks::around(panel, actor, "setcatchall", input, || {
+        set_catchall_now(panel, actor, domain, dest)
+    })
+}
+
+fn create_accounts_now(
     panel: &Panel,
     actor: &Actor,
     domain: &DomainName,
@@ -156,7 +265,7 @@ pub fn create_accounts(
     Ok(views)
 }
 
-pub fn change_password(
+fn change_password_now(
     panel: &Panel,
     actor: &Actor,
     email: &EmailAddress,
@@ -170,7 +279,7 @@ pub fn change_password(
     })
 }
 
-pub fn set_quota(
+fn set_quota_now(
     panel: &Panel,
     actor: &Actor,
     email: &EmailAddress,
@@ -194,7 +303,7 @@ pub fn set_spam_threshold(
     })
 }
 
-pub fn set_autoresponder(
+fn set_autoresponder_now(
     panel: &Panel,
     actor: &Actor,
     email: &EmailAddress,
@@ -221,8 +330,7 @@ pub fn delete_autoresponder(panel: &Panel, actor: &Actor, email: &EmailAddress) 
     })
 }
 
-/// Deletes a mailbox and its mail.
-pub fn delete_account(panel: &Panel, actor: &Actor, email: &EmailAddress) -> Result<()> {
+fn delete_account_now(panel: &Panel, actor: &Actor, email: &EmailAddress) -> Result<()> {
     let domain = email.domain().clone();
     let user = email.mailbox();
     change(panel, actor, &domain, |_, table| {
@@ -239,9 +347,7 @@ pub fn delete_account(panel: &Panel, actor: &Actor, email: &EmailAddress) -> Res
     Ok(())
 }
 
-/// Creates forwarders, all or none, with one sync. A forwarder whose source
-/// is a mailbox keeps a copy there.
-pub fn create_forwarders(
+fn create_forwarders_now(
     panel: &Panel,
     actor: &Actor,
     forwarders: Vec<(EmailAddress, Vec<EmailAddress>)>,
@@ -289,7 +395,7 @@ pub fn create_forwarders(
     Ok(views)
 }
 
-pub fn delete_forwarder(panel: &Panel, actor: &Actor, source: &EmailAddress) -> Result<()> {
+fn delete_forwarder_now(panel: &Panel, actor: &Actor, source: &EmailAddress) -> Result<()> {
     let domain = source.domain().clone();
     let local = source.mailbox();
     change(panel, actor, &domain, |_, table| {
@@ -304,8 +410,7 @@ pub fn delete_forwarder(panel: &Panel, actor: &Actor, source: &EmailAddress) -> 
     Ok(())
 }
 
-/// Sets (or, with no destination, removes) the domain's catch-all.
-pub fn set_catchall(
+fn set_catchall_now(
     panel: &Panel,
     actor: &Actor,
     domain: &DomainName,
@@ -393,6 +498,39 @@ pub fn remove_account(panel: &Panel, user: &Username) -> Result<()> {
         remove_tree(&prefs);
     }
     Ok(())
+}
+
+/// For HS::Backup: puts back an account's mail state (`mail.yaml` as saved,
+/// parsed again) and its domains' DKIM keys (`{domain}.private` in `keys`),
+/// then renders every map, passwd-file and mailbox file. The maildirs are the
+/// caller's to unpack. Runs under the account's lock, held by the caller.
+pub fn restore_state(panel: &Panel, user: &Username, saved: &str, keys: &Path) -> Result<()> {
+    let table: MailTable = yaml::from_str(saved).map_err(ModuleError::Invalid)?;
+    if &table.username != user {
+        return Err(ModuleError::Invalid("the saved mail state is another account's".into()));
+    }
+    for d in &table.domains {
+        let Ok(private) = std::fs::read(keys.join(format!("{}.private", d.domain))) else {
+            continue;
+        };
+        let key = panel.layout.dkim_key(&d.domain);
+        if let Some(dir) = key.parent() {
+            std::fs::create_dir_all(dir).map_err(ModuleError::internal)?;
+            let _ = svc::chown_to(dir, "opendkim");
+        }
+        fsutil::write_atomic(&key, &private, 0o600).map_err(ModuleError::internal)?;
+        svc::chown_to(&key, "opendkim").map_err(ModuleError::Service)?;
+    }
+    let text = yaml::to_string(&table)?;
+    let path = panel.layout.mail_file(user);
+    fsutil::write_atomic(&path, text.as_bytes(), 0o600).map_err(ModuleError::internal)?;
+    let domains: Vec<DomainName> = table.domains.iter().map(|d| d.domain.clone()).collect();
+    let touched: Vec<(DomainName, MailboxName)> = table
+        .domains
+        .iter()
+        .flat_map(|d| d.mailboxes.iter().map(|m| (d.domain.clone(), m.user.clone())))
+        .collect();
+    sync(panel, &domains, &touched)
 }
 
 // --- the read-modify-write and the sync -------------------------------------------
@@ -526,6 +664,38 @@ pub fn sync(
         };
         write_mailbox_files(panel, domain, m)?;
     }
+    sync_tls(panel)
+}
+
+/// Per-domain TLS for Postfix and Dovecot: each mail domain that has a
+/// certificate is served, by SNI, the bundle nginx serves for it (others get
+/// the server's certificate). Applied only when the list changed; HS::SSL calls
+/// it after every deployment.
+pub fn sync_tls(panel: &Panel) -> Result<()> {
+    let _lock = locks::service(&panel.layout, "mail-tls")?;
+    let mut entries = Vec::new();
+    for account in panel.store.accounts()? {
+        for d in panel.store.mail_table(&account.username)?.domains {
+            if let Some(file) = crate::ssl::served_file(panel, &d.domain) {
+                entries.push((d.domain.to_string(), file));
+            }
+        }
+    }
+    entries.sort();
+    let mut map = FileChange::write(
+        panel.layout.postfix_map(svc::SNI_MAP),
+        hs_config::mail_conf::postfix_sni(&entries),
+    );
+    map.mode = 0o600;
+    let mut conf =
+        FileChange::write(panel.layout.dovecot_sni(), hs_config::mail_conf::dovecot_sni(&entries));
+    conf.mode = 0o600;
+    let same = |c: &FileChange| std::fs::read_to_string(&c.path).ok() == c.content;
+    if same(&map) && same(&conf) {
+        return Ok(());
+    }
+    panel.pipeline.apply("dovecot", &[conf])?;
+    panel.pipeline.apply("postfix", &[map])?;
     Ok(())
 }
 
@@ -545,9 +715,13 @@ fn write_mailbox_files(panel: &Panel, domain: &DomainName, m: &Mailbox) -> Resul
     }
     let address = m.user.at(domain)?;
     let script = home.join("hspanel.sieve");
-    fsutil::write_atomic(&script, mail::render_sieve(m, &address).as_bytes(), 0o600)
-        .map_err(ModuleError::internal)?;
-    owned(&script)?;
+    let text = mail::render_sieve(m, &address);
+    // Unchanged, it stays as it is: Pigeonhole compiles it again only when
+    // its time changes.
+    if std::fs::read_to_string(&script).ok().as_deref() != Some(text.as_str()) {
+        fsutil::write_atomic(&script, text.as_bytes(), 0o600).map_err(ModuleError::internal)?;
+        owned(&script)?;
+    }
 
     let prefs = panel.layout.spam_prefs(domain, m.user.as_str());
     if let Some(dir) = prefs.parent() {

@@ -162,6 +162,11 @@ fn deploy_changes(panel: &Panel, name: &CertName, bundle: &str) -> Vec<FileChang
 fn deploy(panel: &Panel, name: &CertName, bundle: &str) -> Result<()> {
     let previous = current_file(panel, name);
     crate::web::apply_nginx(panel, &deploy_changes(panel, name, bundle))?;
+    // The mail services serve the domain's certificate too. Their refusal
+    // leaves them as they were and the web's certificate in place.
+    if let Err(e) = crate::mail::sync_tls(panel) {
+        tracing::warn!(name = %name, "the mail services keep their certificates: {e}");
+    }
     let current = current_file(panel, name);
     let prefix = format!("{}_", name.file_stem());
     let entries = std::fs::read_dir(panel.layout.ssl_certs()).map_err(ModuleError::internal)?;
@@ -221,6 +226,44 @@ pub fn forget(panel: &Panel, user: &Username, domain: &DomainName) -> Result<()>
     Ok(())
 }
 
+/// For HS::Mail: the PEM file nginx serves for `domain` now (key and chain).
+pub fn served_file(panel: &Panel, domain: &DomainName) -> Option<PathBuf> {
+    current_file(panel, &CertName::of(domain)).map(|file| pem_path(panel, &file))
+}
+
+/// For HS::Backup: each certificate name of `domain` (its own and its
+/// wildcard's) with the PEM bundle nginx serves for it now.
+pub fn served_bundles(panel: &Panel, domain: &DomainName) -> Result<Vec<(CertName, String)>> {
+    let mut out = Vec::new();
+    for name in names_of_domain(domain)? {
+        let Some(file) = current_file(panel, &name) else { continue };
+        if let Ok(bundle) = std::fs::read_to_string(pem_path(panel, &file)) {
+            out.push((name, bundle));
+        }
+    }
+    Ok(out)
+}
+
+/// For HS::Backup: serves a saved bundle for `name` again, with its saved
+/// state (`ssl/{stem}.yaml`, parsed again) when there is one. The bundle must
+/// hold a certificate that covers the name and the key that matches it.
+pub fn restore_served(
+    panel: &Panel,
+    user: &Username,
+    name: &CertName,
+    bundle: &str,
+    saved_state: Option<&str>,
+) -> Result<()> {
+    pki::check_bundle(name.as_str(), bundle)
+        .map_err(|e| ModuleError::Invalid(format!("the saved certificate of {name}: {e}")))?;
+    deploy(panel, name, bundle)?;
+    if let Some(text) = saved_state {
+        let state: SslState = yaml::from_str(text).map_err(ModuleError::Invalid)?;
+        write_state(panel, user, &state)?;
+    }
+    Ok(())
+}
+
 fn names_of_domain(domain: &DomainName) -> Result<[CertName; 2]> {
     Ok([CertName::of(domain), format!("*.{domain}").parse::<CertName>()?])
 }
@@ -265,6 +308,22 @@ fn authorize(panel: &Panel, actor: &Actor, user: &Username, name: &CertName) -> 
 /// Installs a certificate the user brings, after every check; a refusal changes
 /// no file.
 pub fn install(
+    panel: &Panel,
+    actor: &Actor,
+    user: &Username,
+    name: &CertName,
+    cert: &str,
+    key: &str,
+    chain: Option<&str>,
+) -> Result<CertView> {
+    authorize(panel, actor, user, name)?;
+    let event = serde_json::json!({ "username": user, "domain": name });
+    crate::hooks::around(panel, actor, "installssl", event, || {
+        install_now(panel, actor, user, name, cert, key, chain)
+    })
+}
+
+fn install_now(
     panel: &Panel,
     actor: &Actor,
     user: &Username,
@@ -338,6 +397,12 @@ fn view(panel: &Panel, user: &Username, name: &CertName) -> Result<Option<CertVi
 
 /// Puts a fresh self-signed certificate back (a wildcard simply goes).
 pub fn delete(panel: &Panel, actor: &Actor, user: &Username, name: &CertName) -> Result<()> {
+    authorize(panel, actor, user, name)?;
+    let event = serde_json::json!({ "username": user, "domain": name });
+    crate::hooks::around(panel, actor, "deletessl", event, || delete_now(panel, actor, user, name))
+}
+
+fn delete_now(panel: &Panel, actor: &Actor, user: &Username, name: &CertName) -> Result<()> {
     let _lock = locks::account(&panel.layout, user)?;
     authorize(panel, actor, user, name)?;
     if name.is_wildcard() {
@@ -361,9 +426,13 @@ pub fn autossl(
     name: &CertName,
     progress: Progress<'_>,
 ) -> Result<CertView> {
-    let _lock = locks::account(&panel.layout, user)?;
     authorize(panel, actor, user, name)?;
-    order_and_record(panel, user, name, progress)
+    let event = serde_json::json!({ "username": user, "domain": name });
+    crate::hooks::around(panel, actor, "autossl", event, || {
+        let _lock = locks::account(&panel.layout, user)?;
+        authorize(panel, actor, user, name)?;
+        order_and_record(panel, user, name, progress)
+    })
 }
 
 /// Renews `name` now: orders again if it came from ACME, makes a new self-signed

@@ -5,10 +5,12 @@
 //! customers' accounts and those it asked for; an account holder the jobs about
 //! its own account. Any other job looks like a missing one (404).
 //!
-//! The job functions (`rebuild_web`, `rebuild_dns`, `probe`) are what hs-taskd
-//! calls for each [`Task`] kind: each takes the [`Progress`] handle, reports
-//! through it (which is also where a cancel request stops the work), and must be
-//! idempotent: a job interrupted by a crash runs again from the start.
+//! The job functions (`rebuild_web`, `rebuild_dns`, `probe`, `autossl`, ...) are
+//! what hs-taskd calls for each [`Task`] kind: each takes the [`Progress`]
+//! handle, reports through it, and must be idempotent: a job interrupted by a
+//! crash runs again from the start. A cancel request stops the rebuilds, the
+//! probe and `backup_due` at their next report; the SSL and backup kinds that
+//! call a module, once started, run to their end.
 
 use std::io::Write;
 use std::time::Duration;
@@ -228,4 +230,102 @@ pub fn probe(
 
 pub fn probe_dir(layout: &Layout) -> std::path::PathBuf {
     layout.queue().join("probe")
+}
+
+/// The job's requester as the actor of the module call (checked at submit time,
+/// checked again by the module).
+fn job_actor(job: &Job) -> Actor {
+    Actor { name: job.actor.name.clone(), role: job.actor.role, op_id: Some(job.id.to_string()) }
+}
+
+/// Runs module work that reports through a plain callback; its reports land in
+/// the job's progress file.
+fn reporting<T>(
+    progress: &Progress,
+    work: impl FnOnce(&mut dyn FnMut(u8, &str)) -> Result<T>,
+) -> std::result::Result<T, JobError> {
+    progress.report(1, "starting")?;
+    let mut report = |percent: u8, message: &str| {
+        let _ = progress.report(percent, message);
+    };
+    Ok(work(&mut report)?)
+}
+
+fn to_output(value: impl serde::Serialize) -> std::result::Result<Value, JobError> {
+    serde_json::to_value(value).map_err(|e| JobError::permanent(e.to_string()))
+}
+
+/// `autossl`: the certificate ordered from the ACME CA and installed.
+pub fn autossl(
+    panel: &Panel,
+    job: &Job,
+    user: &Username,
+    name: &hs_types::CertName,
+    progress: &Progress,
+) -> std::result::Result<Value, JobError> {
+    let actor = job_actor(job);
+    to_output(reporting(progress, |report| crate::ssl::autossl(panel, &actor, user, name, report))?)
+}
+
+/// `ssl_renew_due`: every ordered certificate expiring within `within_days`
+/// renewed; a failure is recorded on its certificate and fails the job.
+pub fn ssl_renew_due(
+    panel: &Panel,
+    within_days: u32,
+    progress: &Progress,
+) -> std::result::Result<Value, JobError> {
+    let within = i64::from(within_days) * 86_400;
+    let report = reporting(progress, |report| crate::ssl::renew_due(panel, within, report))?;
+    if !report.failed.is_empty() {
+        let names: Vec<&str> = report.failed.iter().map(|(n, _)| n.as_str()).collect();
+        return Err(JobError::permanent(format!("renewal failed for {}", names.join(", "))));
+    }
+    to_output(report)
+}
+
+/// `backup`: one backup of the account.
+pub fn backup(
+    panel: &Panel,
+    job: &Job,
+    user: &Username,
+    request: crate::backup::CreateRequest,
+    progress: &Progress,
+) -> std::result::Result<Value, JobError> {
+    let actor = job_actor(job);
+    reporting(progress, |report| crate::backup::create(panel, &actor, user, request, report))
+}
+
+/// `backup_scheduled`: the account's scheduled backup, retention and verification.
+pub fn backup_scheduled(
+    panel: &Panel,
+    user: &Username,
+    progress: &Progress,
+) -> std::result::Result<Value, JobError> {
+    reporting(progress, |report| crate::backup::run_scheduled(panel, user, report))
+}
+
+/// `backup_due`: a `backup_scheduled` job queued for every account whose
+/// schedule is due and that has no such job waiting or running.
+pub fn backup_due(panel: &Panel, progress: &Progress) -> std::result::Result<Value, JobError> {
+    progress.report(5, "reading the schedules")?;
+    let now = jiff::Timestamp::now();
+    let busy: Vec<Task> = queue::all_ids(&panel.layout)
+        .iter()
+        .filter_map(|id| queue::status(&panel.layout, id).ok().flatten())
+        .filter(|st| matches!(st.state, JobState::Pending | JobState::Running))
+        .map(|st| st.job.task)
+        .collect();
+    let mut queued = Vec::new();
+    for account in panel.store.accounts().map_err(state_err)? {
+        let user = account.username;
+        let task = Task::BackupScheduled { user: user.clone() };
+        if busy.contains(&task) || !crate::backup::schedule_due(panel, &user, now)? {
+            continue;
+        }
+        let job = queue::enqueue(&panel.layout, task, queue::Requester::scheduler(), "due")
+            .map_err(state_err)?;
+        queued.push(json!({ "user": user, "job": job.id }));
+    }
+    progress.report(100, "done")?;
+    Ok(json!({ "queued": queued }))
 }

@@ -30,6 +30,10 @@ use crate::proc;
 pub const POSTFIX_MAPS: &[&str] =
     &["virtual_mailbox_domains", "virtual_mailbox_maps", "virtual_alias_maps", "hspanel_hold"];
 
+/// Postfix's per-domain certificate map, built with `postmap -F` (the files'
+/// contents go into the table, so it is root's alone).
+pub const SNI_MAP: &str = "tls_server_sni_maps";
+
 /// Postfix's master daemon (Debian's path).
 const POSTFIX_MASTER: &str = "/usr/lib/postfix/sbin/master";
 
@@ -56,7 +60,14 @@ impl Postfix {
         for map in POSTFIX_MAPS {
             cmd = cmd.arg(format!("hash:{}", self.dir.join(map).display()));
         }
-        cmd.timeout(Duration::from_secs(120)).run().map(|_| ()).map_err(|e| e.to_string())
+        cmd.timeout(Duration::from_secs(120)).run().map(|_| ()).map_err(|e| e.to_string())?;
+        let sni = self.dir.join(SNI_MAP);
+        if sni.exists() {
+            let cmd = Cmd::new("postmap").map_err(|e| e.to_string())?.arg("-c").arg(&self.dir);
+            let cmd = cmd.arg("-F").arg(format!("hash:{}", sni.display()));
+            cmd.timeout(Duration::from_secs(60)).run().map_err(|e| e.to_string())?;
+        }
+        Ok(())
     }
 
     /// Releases the held mail of `domains` (after an unsuspension): every
@@ -278,7 +289,7 @@ pub fn stack_view(layout: &Layout, config: &PanelConfig, ports: &MailConfig) -> 
         postfix_dir: layout.postfix_dir(),
         queue_dir: layout.postfix_queue(),
         postfix_data: layout.path("var/lib/postfix"),
-        log_dir: layout.path("var/log/mail"),
+        log_dir: layout.mail_logs(),
         dovecot_run: layout.path("run/dovecot"),
         dovecot_state: layout.path("var/lib/dovecot"),
         dovecot_users: layout.dovecot_dir().join("hspanel-users"),
@@ -287,6 +298,8 @@ pub fn stack_view(layout: &Layout, config: &PanelConfig, ports: &MailConfig) -> 
         opendkim_pid: OpenDkim::new(layout).pid_file,
         tls_cert: layout.mail_tls_cert(),
         tls_key: layout.mail_tls_key(),
+        sni_map: layout.postfix_map(SNI_MAP),
+        dovecot_sni: layout.dovecot_sni(),
         vmail_uid,
         vmail_gid,
         relaxed_key_checks: layout.is_sandbox(),
@@ -302,7 +315,7 @@ pub fn prepare_sandbox(layout: &Layout, config: &PanelConfig) -> Result<(), Stri
     for dir in [
         layout.postfix_dir(),
         layout.postfix_queue(),
-        layout.path("var/log/mail"),
+        layout.mail_logs(),
         layout.path("run/dovecot"),
         layout.path("var/lib/dovecot"),
         layout.dovecot_dir(),
@@ -363,6 +376,10 @@ pub fn prepare_sandbox(layout: &Layout, config: &PanelConfig) -> Result<(), Stri
         if !path.exists() {
             write(path, String::new())?;
         }
+    }
+    let sni = layout.postfix_map(SNI_MAP);
+    if !sni.exists() {
+        fsutil::write_atomic(&sni, b"", 0o600).map_err(|e| e.to_string())?;
     }
     let postfix = Postfix::new(layout);
     postfix.postmap_all()?;
@@ -460,7 +477,7 @@ pub fn start_one(
     wait: bool,
 ) -> Result<Daemon, String> {
     let ports = config.mail.as_ref().ok_or("the sandbox has no mail ports")?;
-    let logs = layout.path("var/log/mail");
+    let logs = layout.mail_logs();
     let ten = Duration::from_secs(10);
     let (program, words, signal, port, limit): (&'static str, Vec<String>, Signal, u16, Duration) =
         match name {

@@ -520,6 +520,8 @@ pub fn start_pebble(layout: &Layout, config: &PanelConfig) -> Result<Daemon, Str
         "tlsPort": https.port(),
         "ocspResponderURL": "",
         "externalAccountBindingRequired": false,
+        // Let's Encrypt's 90 days, so renewal windows behave as in production.
+        "certificateValidityPeriod": 7_776_000,
     }});
     let conf = dir.join("pebble.json");
     fsutil::write_atomic(&conf, doc.to_string().as_bytes(), 0o644).map_err(|e| e.to_string())?;

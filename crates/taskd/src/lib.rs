@@ -29,5 +29,16 @@ pub fn execute(panel: &Panel, job: &Job, progress: &Progress) -> Result<Value, J
         Task::RebuildWeb { user } => task::rebuild_web(panel, user, progress),
         Task::RebuildDns { user } => task::rebuild_dns(panel, user, progress),
         Task::Probe(params) => task::probe(panel, job, params, progress),
+        Task::Autossl { user, name } => task::autossl(panel, job, user, name, progress),
+        Task::SslRenewDue { within_days } => task::ssl_renew_due(panel, *within_days, progress),
+        Task::Backup { user, incremental, destination } => {
+            let request = hs_modules::backup::CreateRequest {
+                incremental: *incremental,
+                destination: destination.clone(),
+            };
+            task::backup(panel, job, user, request, progress)
+        }
+        Task::BackupScheduled { user } => task::backup_scheduled(panel, user, progress),
+        Task::BackupDue => task::backup_due(panel, progress),
     }
 }

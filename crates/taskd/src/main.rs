@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use hs_config::queue::{self, Every, Task};
 use hs_config::{Layout, PanelConfig, fsutil};
 use hs_modules::Panel;
 use hs_taskd::Runner;
@@ -74,6 +75,19 @@ fn parse_args() -> anyhow::Result<Args> {
     Ok(args)
 }
 
+/// The recurring work of every server: certificate renewals once a day, and an
+/// hourly look at the backup schedules (which queues each due account's run).
+fn ensure_schedules(layout: &Layout) -> anyhow::Result<()> {
+    let renew = Task::SslRenewDue { within_days: 30 };
+    let daily = Every::Daily { hour: 3, minute: 17 };
+    let why = "renew certificates expiring within 30 days";
+    queue::ensure_schedule(layout, &"ssl-renew".parse()?, daily, renew, why)?;
+    let hourly = Every::Interval { seconds: 3600 };
+    let why = "run the backup schedules that are due";
+    queue::ensure_schedule(layout, &"backup-due".parse()?, hourly, Task::BackupDue, why)?;
+    Ok(())
+}
+
 fn run() -> anyhow::Result<()> {
     let args = parse_args()?;
     let layout = match &args.root {
@@ -92,6 +106,7 @@ fn run() -> anyhow::Result<()> {
     ] {
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     }
+    ensure_schedules(&layout)?;
     let pid = format!("{}\n", std::process::id());
     fsutil::write_atomic(&layout.taskd_pid(), pid.as_bytes(), 0o644)?;
     tracing::info!(workers = args.workers, "hs-taskd started");

@@ -456,6 +456,22 @@ impl Reply {
 }
 
 impl Client {
+    /// Polls `task/status` until hs-taskd has finished the job (two minutes at
+    /// most); its last status.
+    pub fn wait_job(&self, id: &str) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let st = self.get("task/status", &format!("id={id}"));
+            assert_eq!(st.status, 200, "{}", st.body);
+            let state = st.body["state"].as_str().unwrap_or_default();
+            if ["succeeded", "failed", "cancelled"].contains(&state) {
+                return st.body;
+            }
+            assert!(Instant::now() < deadline, "job {id} did not finish: {}", st.body);
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
     pub fn new(base: &str) -> Client {
         let config = ureq::Agent::config_builder()
             .http_status_as_error(false)

@@ -26,9 +26,9 @@
 
 mod error;
 
-pub mod cert_name;
 pub mod backup_destination;
 pub mod backup_id;
+pub mod cert_name;
 pub mod cron_command;
 pub mod cron_comment;
 pub mod cron_schedule;
@@ -51,15 +51,15 @@ pub mod percent;
 pub mod plan;
 pub mod plugin;
 pub mod redirect;
-pub mod spam_threshold;
 pub mod secret_text;
+pub mod spam_threshold;
 pub mod token;
 pub mod username;
 pub mod vacation;
 
-pub use cert_name::CertName;
 pub use backup_destination::DestinationName;
 pub use backup_id::BackupId;
+pub use cert_name::CertName;
 pub use cron_command::CronCommand;
 pub use cron_comment::CronComment;
 pub use cron_schedule::CronSchedule;
@@ -83,8 +83,8 @@ pub use percent::{LoadPercent, Percent};
 pub use plan::PlanName;
 pub use plugin::PluginName;
 pub use redirect::{RedirectStatus, RedirectUrl};
-pub use spam_threshold::SpamThreshold;
 pub use secret_text::SecretText;
+pub use spam_threshold::SpamThreshold;
 pub use token::TokenName;
 pub use username::Username;
 pub use vacation::{VacationBody, VacationSubject};

@@ -28,6 +28,8 @@ pub const RESERVED_USERNAMES: &[&str] = &[
     "www",
     "wwwdata",
     "backup",
+    // `backup/restic/` holds every account's incremental repository.
+    "restic",
     "list",
     "irc",
     "gnats",

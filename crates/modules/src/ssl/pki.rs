@@ -97,6 +97,33 @@ pub struct Checked {
     pub bundle: String,
 }
 
+/// Checks a bundle as nginx loads it (the key, then the certificate and its
+/// chain) for `host`: the key matches the first certificate, which covers
+/// `host`. Dates and the chain are not judged: a restored bundle serves as it
+/// did, and renewal takes it from there.
+pub fn check_bundle(host: &str, bundle: &str) -> Result<(), String> {
+    const MARK: &str = "PRIVATE KEY-----";
+    let begin_line = bundle.find(MARK).ok_or("the bundle holds no key")?;
+    let start = bundle[..begin_line].rfind("-----BEGIN").ok_or("the bundle's key is damaged")?;
+    let after = begin_line + MARK.len();
+    let key_end = bundle[after..]
+        .find(MARK)
+        .map(|i| after + i + MARK.len())
+        .ok_or("the bundle's key block is not closed")?;
+    let key = rcgen::KeyPair::from_pem(&bundle[start..key_end])
+        .map_err(|_| "the bundle's key is not a PEM private key".to_string())?;
+    let ders = certificates(bundle)?;
+    let leaf = parse(ders.first().ok_or("the bundle holds no certificate")?)?;
+    if key.public_key_raw() != leaf.public_key().subject_public_key.data.as_ref() {
+        return Err("the key does not match the certificate".into());
+    }
+    let names = names_of(&leaf);
+    if !covers(&names, host) {
+        return Err(format!("the certificate is for {}, not {host}", names.join(", ")));
+    }
+    Ok(())
+}
+
 /// Checks a certificate a user brings for `host`: the key matches it, it covers
 /// `host`, it and its chain are valid at `now`, and the chain is ordered (each
 /// certificate signed by the next) and complete (it ends at a certificate that

@@ -1,9 +1,11 @@
 //! `/api/backup/*`: HS::Backup. On the user port the account is the caller's;
-//! on the admin port staff name it with `username`. Backups and restores run
-//! on the request's blocking thread (hs-taskd will run them as jobs); their
-//! progress is written to `backup/.scratch/progress-{user}.json`, which `list`
-//! shows as `running`.
+//! on the admin port staff name it with `username`. `create` with `background`
+//! queues an hs-taskd job and answers with it (its progress is the job's);
+//! otherwise backups and restores run on the request's blocking thread and
+//! their progress is written to `backup/.scratch/progress-{user}.json`, which
+//! `list` shows as `running`.
 
+use hs_config::queue::Task;
 use hs_modules::backup::{
     self, CreateRequest, Frequency, NewDestination, RestoreOptions, Schedule,
 };
@@ -17,11 +19,13 @@ use crate::registry::{
     req,
 };
 
-/// A progress callback that records the latest step for `list`.
-fn progress_file(c: &Call<'_>, user: &Username) -> impl FnMut(u8, &str) + use<> {
+/// A progress callback that records the latest step for `list`, and a guard
+/// that removes the record when the operation ends, however it ends.
+fn progress_file(c: &Call<'_>, user: &Username) -> (impl FnMut(u8, &str) + use<>, Cleared) {
     let path = c.app.panel.layout.backup_scratch().join(format!("progress-{user}.json"));
     let op = c.op_id.clone();
-    move |pct: u8, step: &str| {
+    let cleared = Cleared(path.clone());
+    let report = move |pct: u8, step: &str| {
         let body = json!({ "operation_id": op, "percent": pct, "step": step });
         if let Some(parent) = path.parent() {
             let _ = std::fs::create_dir_all(parent);
@@ -31,6 +35,17 @@ fn progress_file(c: &Call<'_>, user: &Username) -> impl FnMut(u8, &str) + use<> 
         } else {
             let _ = hs_config::fsutil::write_atomic(&path, body.to_string().as_bytes(), 0o600);
         }
+    };
+    (report, cleared)
+}
+
+/// Removes a progress record when dropped: a failed operation is not shown
+/// as running forever.
+struct Cleared(std::path::PathBuf);
+
+impl Drop for Cleared {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
     }
 }
 
@@ -43,13 +58,21 @@ struct Create {
     incremental: bool,
     #[serde(default)]
     destination: Option<DestinationName>,
+    /// Queue the backup as an hs-taskd job and answer with the job at once.
+    #[serde(default)]
+    background: bool,
 }
 
 fn create(c: &Call<'_>) -> Result<Reply, ApiError> {
     let input: Create = c.parse()?;
     let user = c.target(input.username)?;
+    if input.background {
+        let task =
+            Task::Backup { user, incremental: input.incremental, destination: input.destination };
+        return c.json(crate::api::task::submit_job(c, task, "backup asked for through the API")?);
+    }
     let request = CreateRequest { incremental: input.incremental, destination: input.destination };
-    let mut progress = progress_file(c, &user);
+    let (mut progress, _cleared) = progress_file(c, &user);
     c.json(backup::create(&c.app.panel, &c.actor()?, &user, request, &mut progress)?)
 }
 
@@ -92,7 +115,7 @@ fn restore(c: &Call<'_>) -> Result<Reply, ApiError> {
     let input: Restore = c.parse()?;
     let user = c.target(input.username)?;
     let opts = RestoreOptions { replace: input.replace, zone: input.zone };
-    let mut progress = progress_file(c, &user);
+    let (mut progress, _cleared) = progress_file(c, &user);
     let actor = c.actor()?;
     c.json(backup::restore(&c.app.panel, &actor, &user, &input.id, opts, &c.op_id, &mut progress)?)
 }
@@ -111,7 +134,7 @@ struct RestoreFile {
 fn restore_file(c: &Call<'_>) -> Result<Reply, ApiError> {
     let input: RestoreFile = c.parse()?;
     let user = c.target(input.username)?;
-    let mut progress = progress_file(c, &user);
+    let (mut progress, _cleared) = progress_file(c, &user);
     let (panel, actor) = (&c.app.panel, c.actor()?);
     let reply = backup::restore_file(
         panel,
@@ -139,7 +162,7 @@ struct RestoreDb {
 fn restore_db(c: &Call<'_>) -> Result<Reply, ApiError> {
     let input: RestoreDb = c.parse()?;
     let user = c.target(input.username)?;
-    let mut progress = progress_file(c, &user);
+    let (mut progress, _cleared) = progress_file(c, &user);
     let (panel, actor) = (&c.app.panel, c.actor()?);
     let reply = backup::restore_db(
         panel,
@@ -167,7 +190,7 @@ struct RestoreMailbox {
 fn restore_mailbox(c: &Call<'_>) -> Result<Reply, ApiError> {
     let input: RestoreMailbox = c.parse()?;
     let user = c.target(input.username)?;
-    let mut progress = progress_file(c, &user);
+    let (mut progress, _cleared) = progress_file(c, &user);
     let (panel, actor) = (&c.app.panel, c.actor()?);
     let (id, mailbox) = (&input.id, &input.mailbox);
     let reply =
@@ -186,7 +209,7 @@ struct OneBackup {
 fn verify(c: &Call<'_>) -> Result<Reply, ApiError> {
     let input: OneBackup = c.parse()?;
     let user = c.target(input.username)?;
-    let mut progress = progress_file(c, &user);
+    let (mut progress, _cleared) = progress_file(c, &user);
     c.json(backup::verify(&c.app.panel, &c.actor()?, &user, &input.id, &mut progress)?)
 }
 
@@ -206,7 +229,7 @@ struct ScheduleInput {
     #[serde(default)]
     server: bool,
     frequency: Frequency,
-    #[serde(default = "one")]
+    #[serde(default = "default_keep")]
     keep: u32,
     #[serde(default)]
     incremental: bool,
@@ -216,8 +239,9 @@ struct ScheduleInput {
     verify: bool,
 }
 
-fn one() -> u32 {
-    1
+/// As the CLI's default: a week of daily backups.
+fn default_keep() -> u32 {
+    7
 }
 
 fn schedule(c: &Call<'_>) -> Result<Reply, ApiError> {
@@ -310,6 +334,7 @@ pub const ACTIONS: &[Action] = &[
             USERNAME,
             opt("incremental", T::Boolean, "an incremental snapshot (default: full archive)"),
             opt("destination", T::String, "a remote destination (incremental only)"),
+            opt("background", T::Boolean, "queue it as an hs-taskd job and answer with the job"),
         ],
         create,
     ),

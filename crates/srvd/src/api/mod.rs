@@ -12,6 +12,6 @@ pub mod ftp;
 pub mod mail;
 pub mod monitor;
 pub mod plan;
-pub mod task;
 pub mod plugin;
 pub mod ssl;
+pub mod task;

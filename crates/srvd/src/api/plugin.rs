@@ -34,7 +34,6 @@ fn hook_points(c: &Call<'_>) -> Result<Reply, ApiError> {
                 "module": p.module,
                 "about": p.about,
                 "input_fields": p.fields,
-                "planned": p.planned,
             })
         })
         .collect();

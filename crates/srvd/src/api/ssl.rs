@@ -1,9 +1,11 @@
 //! `/api/ssl/*`: HS::SSL. `install` takes `domain`, `cert`, `key` and optionally
 //! `chain` (PEM text); `autossl`, `renew` and `delete` take `domain` (`*.domain`
 //! for a wildcard); `list` the account. On the admin port staff name the account
-//! with `username`. `autossl` and `renew` run in the request for now (the
-//! handler is on a blocking thread); they are job-shaped for hs-taskd.
+//! with `username`. `autossl` runs in the request (on a blocking thread), or
+//! with `background` as an hs-taskd job, answered with the job; `renew` runs in
+//! the request, and the daily renewal of everything due is hs-taskd's.
 
+use hs_config::queue::Task;
 use hs_modules::ssl;
 use hs_types::{CertName, Username};
 use serde::Deserialize;
@@ -41,9 +43,24 @@ fn install(c: &Call<'_>) -> Result<Reply, ApiError> {
     c.json(ssl::install(panel, &actor, &user, &input.domain, &input.cert, &input.key, chain)?)
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Order {
+    #[serde(default)]
+    username: Option<Username>,
+    domain: CertName,
+    /// Queue the order as an hs-taskd job and answer with the job at once.
+    #[serde(default)]
+    background: bool,
+}
+
 fn autossl(c: &Call<'_>) -> Result<Reply, ApiError> {
-    let input: NameOf = c.parse()?;
+    let input: Order = c.parse()?;
     let user = c.target(input.username)?;
+    if input.background {
+        let task = Task::Autossl { user, name: input.domain };
+        return c.json(crate::api::task::submit_job(c, task, "AutoSSL asked for through the API")?);
+    }
     let actor = c.actor()?;
     let mut progress = |percent: u8, what: &str| tracing::debug!(percent, what, "autossl");
     c.json(ssl::autossl(&c.app.panel, &actor, &user, &input.domain, &mut progress)?)
@@ -83,6 +100,9 @@ const fn action(
     crate::registry::account_action("ssl", name, summary, read_only, fields, handler)
 }
 
+const BACKGROUND: Field =
+    opt("background", T::Boolean, "queue it as an hs-taskd job and answer with the job");
+
 pub const ACTIONS: &[Action] = &[
     action(
         "install",
@@ -101,7 +121,7 @@ pub const ACTIONS: &[Action] = &[
         "autossl",
         "Order a certificate through ACME (http-01; dns-01 for `*.domain`) and serve it",
         false,
-        &[USERNAME, DOMAIN],
+        &[USERNAME, DOMAIN, BACKGROUND],
         autossl,
     ),
     action("renew", "Renew a certificate now", false, &[USERNAME, DOMAIN], renew),

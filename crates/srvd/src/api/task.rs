@@ -71,6 +71,8 @@ fn cancel(c: &Call<'_>) -> Result<Reply, ApiError> {
 enum SubmitKind {
     RebuildWeb,
     RebuildDns,
+    BackupDue,
+    SslRenewDue,
 }
 
 #[derive(Deserialize)]
@@ -81,14 +83,34 @@ struct SubmitInput {
     username: Option<Username>,
     #[serde(default)]
     reason: Option<String>,
+    /// `ssl_renew_due`: renew what expires within this many days (default 30).
+    #[serde(default)]
+    within_days: Option<u32>,
+}
+
+/// Queues `task` for the caller (who must manage its account) and answers
+/// with the job, for the actions that take `background`.
+pub(crate) fn submit_job(c: &Call<'_>, task: Task, reason: &str) -> Result<JobStatus, ApiError> {
+    let actor = c.actor()?;
+    let job = task::submit(&c.app.panel, &actor, task, reason)?;
+    Ok(task::status(&c.app.panel, &actor, &job.id)?)
 }
 
 fn submit(c: &Call<'_>) -> Result<Reply, ApiError> {
     let input: SubmitInput = c.parse()?;
-    let user = c.target(input.username)?;
+    let server_wide = matches!(input.kind, SubmitKind::BackupDue | SubmitKind::SslRenewDue);
+    if server_wide && input.username.is_some() {
+        return Err(ApiError::bad_request("this kind is server-wide: it takes no username"));
+    }
+    let within_days = input.within_days.unwrap_or(30);
+    if !(1..=365).contains(&within_days) {
+        return Err(ApiError::bad_request("within_days must be 1 to 365"));
+    }
     let task = match input.kind {
-        SubmitKind::RebuildWeb => Task::RebuildWeb { user },
-        SubmitKind::RebuildDns => Task::RebuildDns { user },
+        SubmitKind::RebuildWeb => Task::RebuildWeb { user: c.target(input.username)? },
+        SubmitKind::RebuildDns => Task::RebuildDns { user: c.target(input.username)? },
+        SubmitKind::BackupDue => Task::BackupDue,
+        SubmitKind::SslRenewDue => Task::SslRenewDue { within_days },
     };
     let reason = input.reason.unwrap_or_else(|| "asked for through the API".into());
     let job = task::submit(&c.app.panel, &c.actor()?, task, &reason)?;
@@ -218,15 +240,17 @@ pub const ACTIONS: &[Action] = &[
     Action {
         module: "task",
         name: "submit",
-        summary: "Queue a rebuild of an account's web (rebuild_web) or DNS (rebuild_dns) files",
+        summary: "Queue a rebuild of an account's web (rebuild_web) or DNS (rebuild_dns) files; \
+                  the administrator may also queue the server-wide backup_due and ssl_renew_due",
         read_only: false,
         public: false,
         portals: BOTH_PORTS,
         roles: ANYONE,
         fields: &[
-            req("kind", T::String, "rebuild_web or rebuild_dns"),
+            req("kind", T::String, "rebuild_web, rebuild_dns, backup_due or ssl_renew_due"),
             opt("username", T::String, "the account (admin port only)"),
             opt("reason", T::String, "why, one line (at most 200 characters)"),
+            opt("within_days", T::Integer, "ssl_renew_due: renew what expires within (1-365)"),
         ],
         handler: submit,
     },

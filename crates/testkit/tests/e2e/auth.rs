@@ -131,7 +131,10 @@ fn staff_log_in_as_their_own_accounts_with_a_one_time_ticket() {
     assert_eq!(session.body["issued_by"], sandbox.info.admin_user.as_str());
     let as_alice = portal.with_token(session.body["token"].as_str().unwrap());
     let me = as_alice.get("auth/whoami", "");
-    assert_eq!((me.body["username"].as_str(), me.body["role"].as_str()), (Some(&*alice), Some("user")));
+    assert_eq!(
+        (me.body["username"].as_str(), me.body["role"].as_str()),
+        (Some(&*alice), Some("user"))
+    );
     let again = portal.call("auth/handoff", json!({ "ticket": ticket }));
     assert_eq!(again.status, 401, "a ticket works once: {}", again.body);
 
@@ -148,9 +151,11 @@ fn staff_log_in_as_their_own_accounts_with_a_one_time_ticket() {
     // A suspended account gets no ticket; the reseller's cap is the admin's to set.
     assert_eq!(admin.call("account/suspend", json!({ "username": alice })).status, 200);
     assert_eq!(admin.call("auth/login_as", json!({ "username": alice })).status, 409);
-    let cap = reseller.call("account/set_reseller_limit", json!({ "username": seller, "max_accounts": 5 }));
+    let cap = reseller
+        .call("account/set_reseller_limit", json!({ "username": seller, "max_accounts": 5 }));
     assert_eq!(cap.status, 403, "{}", cap.body);
-    let cap = admin.call("account/set_reseller_limit", json!({ "username": seller, "max_accounts": 2 }));
+    let cap =
+        admin.call("account/set_reseller_limit", json!({ "username": seller, "max_accounts": 2 }));
     assert_eq!(cap.status, 200, "{}", cap.body);
     assert_eq!(cap.body["max_accounts"], 2);
     let not_reseller = admin.call("account/set_reseller_limit", json!({ "username": alice }));

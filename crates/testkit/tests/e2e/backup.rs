@@ -70,15 +70,50 @@ fn make_site(sandbox: &Sandbox, user: &str) -> std::path::PathBuf {
     home
 }
 
-fn make_mail(sandbox: &Sandbox, domain: &str) -> std::path::PathBuf {
-    let maildir = sandbox.layout_path(&format!("var/mail/vhosts/{domain}/info"));
-    for sub in ["cur", "new", "tmp"] {
-        std::fs::create_dir_all(maildir.join(sub)).unwrap();
+const MAIL_PW: &str = "Mail-Pass-2026!";
+
+/// The subjects of the messages in `email`'s INBOX, read over IMAP.
+fn imap_subjects(sandbox: &Sandbox, email: &str) -> Vec<String> {
+    let url = format!("imap://127.0.0.1:{}/INBOX;MAILINDEX=", sandbox.info.imap_port);
+    let mut subjects = Vec::new();
+    for n in 1.. {
+        let out = Command::new("curl")
+            .args(["-sS", "--max-time", "20", "-u", &format!("{email}:{MAIL_PW}")])
+            .arg(format!("{url}{n}"))
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let Some(subject) = text.lines().find_map(|l| l.strip_prefix("Subject: ")) else {
+            break;
+        };
+        subjects.push(subject.trim().to_string());
     }
-    std::fs::write(maildir.join("cur/1733000000.M1P1.host:2,S"), "Subject: one\n\nfirst\n")
-        .unwrap();
-    std::fs::write(maildir.join("new/1733000001.M2P2.host"), "Subject: two\n\nsecond\n").unwrap();
-    maildir
+    subjects
+}
+
+/// A real mailbox, info@domain, with two messages delivered over SMTP.
+fn make_mail(sandbox: &Sandbox, admin: &Client, domain: &str) -> std::path::PathBuf {
+    ok(&admin.call(
+        "mail/create_account",
+        json!({ "domain": domain, "user": "info", "password": MAIL_PW, "quota": "100M" }),
+    ));
+    let email = format!("info@{domain}");
+    let server = format!("127.0.0.1:{}", sandbox.info.smtp_port);
+    for subject in ["backup one", "backup two"] {
+        run(
+            "swaks",
+            &["--server", &server, "--from", "someone@example.net", "--to", &email]
+                .into_iter()
+                .chain(["--header", &format!("Subject: {subject}"), "--timeout", "30"])
+                .collect::<Vec<_>>(),
+        );
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while imap_subjects(sandbox, &email).len() < 2 {
+        assert!(std::time::Instant::now() < deadline, "the two messages did not arrive");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    sandbox.layout_path(&format!("var/mail/vhosts/{domain}/info"))
 }
 
 fn create_backup(client: &Client, body: Value) -> String {
@@ -94,7 +129,13 @@ fn a_terminated_account_comes_back_whole() {
     let domain = format!("{alice}.test");
     sandbox.create_account(&admin, &alice, &domain);
     let home = make_site(&sandbox, &alice);
-    let maildir = make_mail(&sandbox, &domain);
+    let maildir = make_mail(&sandbox, &admin, &domain);
+    let email = format!("info@{domain}");
+    let dkim_key = sandbox.layout_path(&format!("etc/opendkim/keys/{domain}/hspanel.private"));
+    let dkim = std::fs::read(&dkim_key).expect("the mail domain has a DKIM key");
+    ok(&admin.call("ssl/autossl", json!({ "username": alice, "domain": domain })));
+    let certificate = crate::ssl::served(&sandbox, &domain);
+    assert!(certificate.1.contains("Pebble"), "{certificate:?}");
 
     let db = format!("{alice}_shop");
     ok(&admin.call("database/create_db", json!({ "username": alice, "name": db })));
@@ -129,9 +170,17 @@ fn a_terminated_account_comes_back_whole() {
     let page = sandbox.web(&domain, "/");
     let php = sandbox.web(&domain, "/hello.php");
     assert_eq!(php.2, "php says 42");
-    let records = (sandbox.dig(&format!("app.{domain}"), "A"), sandbox.dig(&domain, "TXT"));
+    // An RRset has no order: dig's answers are compared sorted.
+    let records = || {
+        let mut txt = sandbox.dig(&domain, "TXT");
+        txt.sort();
+        (sandbox.dig(&format!("app.{domain}"), "A"), txt)
+    };
+    let before_records = records();
     let crontab = sandbox.crontab(&alice).unwrap();
     let files = listing(&home);
+    // Read over IMAP first: reading updates Dovecot's index files.
+    let subjects = imap_subjects(&sandbox, &email);
     let mail = listing(&maildir);
     let rows = "SELECT id, name FROM {db}.items ORDER BY id".replace("{db}", &db);
     let before_rows = sandbox.mysql_root(&rows);
@@ -146,13 +195,16 @@ fn a_terminated_account_comes_back_whole() {
     for want in ["home/data/secret.txt", "mysql/", "manifest.json", "dns/", "cron/crontab.txt"] {
         assert!(names.contains(want), "{want} not in {names}");
     }
-    assert!(names.contains(&format!("mail/{domain}/info/cur/")), "{names}");
+    assert!(names.contains(&format!("mail/{domain}/info/Maildir/cur/")), "{names}");
+    assert!(names.contains(&format!("dkim/{domain}.private")), "{names}");
+    assert!(names.contains(&format!("certs/{domain}.pem")), "{names}");
     let verified = ok(&admin.call("backup/verify", json!({ "username": alice, "id": id })));
     assert_eq!(verified["ok"], true, "{verified}");
 
     ok(&admin.call("account/terminate", json!({ "username": alice })));
     assert!(!home.exists());
-    std::fs::remove_dir_all(sandbox.layout_path(&format!("var/mail/vhosts/{domain}"))).unwrap();
+    assert!(!maildir.exists(), "termination left the mailbox");
+    assert!(!dkim_key.exists(), "termination left the DKIM key");
     assert_eq!(sandbox.web(&domain, "/hello.php").0, 404);
 
     let restored = ok(&admin.call("backup/restore", json!({ "username": alice, "id": id })));
@@ -162,10 +214,15 @@ fn a_terminated_account_comes_back_whole() {
     assert_eq!(sandbox.mysql_root(&rows), before_rows);
     let login = sandbox.mysql_as(&app, "Db-Pass-2026!", &db, "SELECT COUNT(*) FROM items");
     assert_eq!(String::from_utf8_lossy(&login.stdout), "2\n", "{login:?}");
-    assert_eq!((sandbox.dig(&format!("app.{domain}"), "A"), sandbox.dig(&domain, "TXT")), records);
+    assert_eq!(records(), before_records);
     assert_eq!(sandbox.crontab(&alice).unwrap(), crontab);
     assert_eq!(listing(&home), files);
     assert_eq!(listing(&maildir), mail);
+    // The mailbox logs in with its old password and lists the same messages;
+    // the DKIM key and the ACME certificate are the ones from before.
+    assert_eq!(imap_subjects(&sandbox, &email), subjects);
+    assert_eq!(std::fs::read(&dkim_key).unwrap(), dkim);
+    assert_eq!(crate::ssl::served(&sandbox, &domain), certificate);
     // A second restore over the living account is refused, not merged.
     let again = admin.call("backup/restore", json!({ "username": alice, "id": id }));
     assert_eq!(again.status, 409, "{}", again.body);
@@ -589,4 +646,63 @@ fn schedules_are_validated_and_retention_keeps_the_newest() {
     }
     let list = ok(&me.get("backup/list", ""));
     assert_eq!(list["backups"].as_array().unwrap().len(), 2, "{list}");
+}
+
+#[test]
+fn backups_run_as_hs_taskd_jobs_in_the_background_and_on_schedule() {
+    let sandbox = Sandbox::start();
+    let admin = sandbox.admin();
+    let hana = unique("hana");
+    let password = sandbox.create_account(&admin, &hana, &format!("{hana}.test"));
+    let me = sandbox.user(&hana, &password);
+    let other = unique("ivo");
+    let other_pass = sandbox.create_account(&admin, &other, &format!("{other}.test"));
+    let ivo = sandbox.user(&other, &other_pass);
+
+    // Asked for in the background: the answer is the job, the backup follows.
+    let job = ok(&me.call("backup/create", json!({ "background": true })));
+    assert_eq!(job["kind"], "backup");
+    let id = job["id"].as_str().unwrap().to_string();
+    assert_eq!(ivo.get("task/status", &format!("id={id}")).status, 404);
+    let done = me.wait_job(&id);
+    assert_eq!(done["state"], "succeeded", "{done}");
+    let made = done["output"]["id"].as_str().unwrap().to_string();
+    let list = ok(&me.get("backup/list", ""));
+    assert_eq!(list["backups"][0]["id"], made.as_str(), "{list}");
+
+    // Server-wide work is the administrator's, with checked parameters.
+    let r = me.call("task/submit", json!({ "kind": "backup_due" }));
+    assert_eq!(r.status, 403, "{}", r.body);
+    let r = admin.call("task/submit", json!({ "kind": "ssl_renew_due", "within_days": 0 }));
+    assert_eq!(r.status, 400, "{}", r.body);
+
+    // A daily schedule: the hourly look queues hana's run, which backs her up
+    // and keeps one; a second look finds nothing due.
+    ok(&me.call("backup/schedule", json!({ "frequency": "daily", "keep": 1 })));
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let due = |expect_hana: bool| {
+        let job = ok(&admin.call("task/submit", json!({ "kind": "backup_due" })));
+        let done = admin.wait_job(job["id"].as_str().unwrap());
+        assert_eq!(done["state"], "succeeded", "{done}");
+        let queued = done["output"]["queued"].as_array().unwrap().clone();
+        let mine: Vec<&Value> = queued.iter().filter(|q| q["user"] == hana.as_str()).collect();
+        assert_eq!(mine.len(), usize::from(expect_hana), "{done}");
+        mine.first().map(|q| q["job"].as_str().unwrap().to_string())
+    };
+    // Her last full backup is seconds old: a daily schedule is not due yet.
+    assert_eq!(due(false), None);
+    let index = sandbox.layout_path(&format!("backup/{hana}/{made}.json"));
+    let mut text: Value = serde_json::from_slice(&std::fs::read(&index).unwrap()).unwrap();
+    text["created"] = json!("2026-01-01T00:00:00Z");
+    std::fs::write(&index, text.to_string()).unwrap();
+    let run = due(true).unwrap();
+    let done = me.wait_job(&run);
+    assert_eq!(done["state"], "succeeded", "{done}");
+    assert_eq!(done["kind"], "backup_scheduled");
+    let list = ok(&me.get("backup/list", ""));
+    let ids: Vec<&str> =
+        list["backups"].as_array().unwrap().iter().map(|b| b["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), 1, "retention keeps one: {list}");
+    assert_ne!(ids[0], made, "the old backup is the one removed");
+    assert_eq!(due(false), None);
 }

@@ -190,8 +190,8 @@ fn mail_is_counted_per_mailbox_through_rotation_restarts_and_hostile_lines() {
     let password = sandbox.create_account(&admin, &user, &domain);
     let (bob, carol) = (format!("bob@{domain}"), format!("carol@{domain}"));
     let root = sandbox.root.clone();
-    let postfix = root.join("var/log/postfix.log");
-    let dovecot = root.join("var/log/dovecot.log");
+    let postfix = root.join("var/log/mail/mail.log");
+    let dovecot = root.join("var/log/mail/dovecot.log");
     let mut seq = 0;
 
     // Phase 1: plain lines, hostile lines, and mail of a domain not hosted here.
@@ -207,7 +207,7 @@ fn mail_is_counted_per_mailbox_through_rotation_restarts_and_hostile_lines() {
 
     // Phase 2: Postfix's log renamed (its own `maillog_file` rotation) while the
     // old file still gets a line; hs-logd killed in between.
-    let rotated = root.join("var/log/postfix.log.1");
+    let rotated = root.join("var/log/mail/mail.log.1");
     std::fs::rename(&postfix, &rotated).unwrap();
     append(&rotated, &postfix_mail(2, &bob, &carol, &mut seq));
     append(&postfix, &postfix_mail(20, &bob, &carol, &mut seq));
@@ -217,7 +217,7 @@ fn mail_is_counted_per_mailbox_through_rotation_restarts_and_hostile_lines() {
 
     // Phase 3: Dovecot's log copied and truncated (logrotate's copytruncate),
     // refilled, another restart.
-    std::fs::copy(&dovecot, root.join("var/log/dovecot.log.1")).unwrap();
+    std::fs::copy(&dovecot, root.join("var/log/mail/dovecot.log.1")).unwrap();
     std::fs::File::create(&dovecot).unwrap();
     append(&dovecot, &dovecot_mail(25, &carol));
     caught_up(&root, "dovecot", &dovecot);

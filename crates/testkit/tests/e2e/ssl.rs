@@ -27,9 +27,14 @@ fn https(sandbox: &Sandbox, host: &str, ca: Option<&str>) -> Option<u16> {
     String::from_utf8_lossy(&out.stdout).trim().parse().ok()
 }
 
-/// The serial and issuer of the certificate served for `host` (by SNI).
-fn served(sandbox: &Sandbox, host: &str) -> (String, String) {
-    let connect = format!("127.0.0.1:{}", sandbox.info.https_port);
+/// The serial and issuer of the certificate nginx serves for `host` (by SNI).
+pub(crate) fn served(sandbox: &Sandbox, host: &str) -> (String, String) {
+    served_on(sandbox.info.https_port, host)
+}
+
+/// The serial and issuer of the certificate a TLS port serves for `host`.
+fn served_on(port: u16, host: &str) -> (String, String) {
+    let connect = format!("127.0.0.1:{port}");
     let hello = Command::new("openssl")
         .args(["s_client", "-connect", &connect, "-servername", host])
         .stdin(Stdio::null())
@@ -331,4 +336,65 @@ fn a_user_orders_and_installs_certificates_on_the_ssl_page() {
     browser.click(&format!("{form} button[type=submit]"));
     let error = browser.text(&format!("{form} .notice.error"));
     assert!(error.contains("does not match"), "{error}");
+}
+
+#[test]
+fn autossl_and_the_renewal_of_what_is_due_run_as_hs_taskd_jobs() {
+    let sandbox = Sandbox::start();
+    let admin = sandbox.admin();
+    let alice = unique("sslj");
+    let domain = format!("{alice}.test");
+    let password = sandbox.create_account(&admin, &alice, &domain);
+    let user = sandbox.user(&alice, &password);
+    let ca = sandbox.info.acme_ca_file.clone();
+
+    // hs-taskd keeps the daily renewal on its schedule list from the start.
+    let schedule = sandbox.layout_path("var/hspanel/queue/schedules/ssl-renew.json");
+    let text = std::fs::read_to_string(&schedule).expect("no ssl-renew schedule");
+    assert!(text.contains("ssl_renew_due"), "{text}");
+
+    let reply = user.call("ssl/autossl", json!({ "domain": domain, "background": true }));
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.body["kind"], "autossl");
+    let done = user.wait_job(reply.body["id"].as_str().unwrap());
+    assert_eq!(done["state"], "succeeded", "{done}");
+    assert!(https(&sandbox, &domain, Some(&ca)).is_some(), "pebble's cert did not verify");
+    let (serial, issuer) = served(&sandbox, &domain);
+    assert!(issuer.contains("Pebble"), "{issuer}");
+
+    // Once the domain has mail, IMAPS, POP3S and SMTPS serve its certificate
+    // by SNI; another name gets the server's own.
+    let mailbox = json!({ "domain": domain, "user": "info", "password": "Mail-Pass-2026!",
+                          "quota": "10M" });
+    let r = user.call("mail/create_account", mailbox);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let mail_ports = [sandbox.info.imaps_port, sandbox.info.pop3s_port, sandbox.info.smtps_port];
+    for port in mail_ports {
+        assert_eq!(served_on(port, &domain), (serial.clone(), issuer.clone()), "port {port}");
+        let other = served_on(port, "elsewhere.test");
+        assert!(!other.1.contains("Pebble"), "port {port}: {other:?}");
+    }
+
+    // Nothing of a 90-day certificate is due within 30 days; within 365 it is.
+    let renew = |days: u32| {
+        let body = json!({ "kind": "ssl_renew_due", "within_days": days });
+        let job = admin.call("task/submit", body);
+        assert_eq!(job.status, 200, "{}", job.body);
+        let done = admin.wait_job(job.body["id"].as_str().unwrap());
+        assert_eq!(done["state"], "succeeded", "{done}");
+        done["output"]["renewed"].as_array().unwrap().clone()
+    };
+    assert!(!renew(30).iter().any(|n| n == domain.as_str()));
+    assert_eq!(served(&sandbox, &domain).0, serial);
+    assert!(renew(365).iter().any(|n| n == domain.as_str()));
+    let (renewed, issuer) = served(&sandbox, &domain);
+    assert_ne!(renewed, serial);
+    assert!(issuer.contains("Pebble"), "{issuer}");
+    for port in mail_ports {
+        assert_eq!(served_on(port, &domain).0, renewed, "port {port} kept the old one");
+    }
+
+    // The user may not queue server-wide work.
+    let r = user.call("task/submit", json!({ "kind": "ssl_renew_due" }));
+    assert_eq!(r.status, 403, "{}", r.body);
 }
