@@ -183,6 +183,11 @@ impl Layout {
     }
 
     /// hs-logd's DNS queries per zone: `{zone}/{YYYY-MM-DD}.json`.
+    /// hs-logd's day counts of one domain's web server errors, by level.
+    pub fn web_errors_dir(&self, domain: &DomainName) -> PathBuf {
+        self.panel_logs().join("errors").join(domain.as_str())
+    }
+
     pub fn dns_stats_dir(&self, zone: &DomainName) -> PathBuf {
         self.panel_logs().join("dns").join(zone.as_str())
     }
@@ -203,6 +208,11 @@ impl Layout {
     }
 
     /// The shared access log nginx writes for every hosted name.
+    /// nginx's error log (`error_log` in `nginx.conf`), followed by hs-logd.
+    pub fn nginx_error_log(&self) -> PathBuf {
+        self.nginx_logs().join("error.log")
+    }
+
     pub fn access_log(&self) -> PathBuf {
         self.nginx_logs().join("hspanel-access.log")
     }

@@ -1,13 +1,15 @@
-//! hs-logd: turns the shared nginx access log into per-domain statistics, BIND's
-//! query log into queries per zone, the Postfix and Dovecot logs into mail per
-//! mailbox, and samples the server for HS::Monitor.
+//! hs-logd: turns the shared nginx access log into per-domain statistics, its
+//! error log into errors per domain, BIND's query log into queries per zone, the
+//! Postfix and Dovecot logs into mail per mailbox, and samples the server for
+//! HS::Monitor.
 //!
 //! - [`parse`]: the byte-level parser of the `hspanel` log format;
 //! - [`sketch`]: bounded counters (distinct visitors, top lists);
 //! - [`agg`]: per-domain aggregates by day and hour, and their JSON files;
 //! - [`follow`]: following a log through rotation, with an exact checkpoint;
-//! - [`dnslog`], [`maillog`]: parsers of BIND's query log and the mail logs;
-//! - [`tally`]: day counts per zone and per mailbox from those;
+//! - [`dnslog`], [`maillog`], [`errlog`]: parsers of BIND's query log, the mail
+//!   logs and nginx's error log;
+//! - [`tally`]: day counts per zone, per mailbox and per domain from those;
 //! - [`sampler`]: the monitor's history rings and the bandwidth policy.
 //!
 //! Invariants: a line is counted once, across rotations and crashes (see
@@ -16,6 +18,7 @@
 
 pub mod agg;
 pub mod dnslog;
+pub mod errlog;
 pub mod follow;
 pub mod maillog;
 pub mod parse;

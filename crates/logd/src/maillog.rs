@@ -5,6 +5,7 @@
 //! ```text
 //! Dec 03 20:01:42 mail postfix/pickup[11362]: 99D5799A4C1: uid=0 from=<bob@x.test>
 //! Dec 03 20:01:42 lmtp(carol@x.test)<7405><Wc8gIX>: Info: msgid=<1@x.test>: saved mail to INBOX
+//! Dec 04 17:03:44 lmtp(i@x.test)<84><Fa>: Info: sieve: msgid=<2@vm>: stored mail into mailbox 'Junk'
 //! ```
 //!
 //! Only a few line kinds count, one event per line and never state across lines
@@ -224,7 +225,13 @@ pub fn parse_dovecot(line: &[u8]) -> Result<Parsed<'_>, Reject> {
         Ok(&inner[..end])
     };
     let event = match service {
-        b"lmtp" | b"lda" if level == b"Info" && find(message, b": saved mail to ").is_some() => {
+        // Without a Sieve script Dovecot says `saved mail to`; through one (every
+        // panel mailbox has one) Pigeonhole says `stored mail into mailbox`.
+        b"lmtp" | b"lda"
+            if level == b"Info"
+                && (find(message, b": saved mail to ").is_some()
+                    || find(message, b": stored mail into mailbox ").is_some()) =>
+        {
             Some(MailEvent::Stored(user()?))
         }
         b"imap-login" | b"pop3-login" | b"submission-login" if level == b"Info" => {
@@ -340,6 +347,11 @@ mod tests {
                     "Dec 03 20:01:42 lmtp(carol@x.test)<7405><Wc8gIXqKUmntHAAAXyz>: Info: \
                      msgid=<20261203200142.99D5799A4C1@mail.x.test>: saved mail to INBOX",
                     Ok(Some(("stored", "carol@x.test"))),
+                ),
+                (
+                    "Dec 04 17:03:44 lmtp(info@x.test)<17084><FatcMHDyEmu8QgAAg+zDdQ>: Info: \
+                     sieve: msgid=<20261204170344.017074@vm>: stored mail into mailbox 'Junk'",
+                    Ok(Some(("stored", "info@x.test"))),
                 ),
                 (
                     "Dec 03 20:01:43 imap-login: Info: Login: user=<carol@x.test>, method=PLAIN, \

@@ -86,6 +86,7 @@ fn run() -> anyhow::Result<()> {
     let mut last_flush = Instant::now();
     let mut dns = Logs::start(&layout, Kind::Dns, &[layout.named_query_log()]);
     let mut mail = Logs::start(&layout, Kind::Mail, &[layout.mail_log(), layout.dovecot_log()]);
+    let mut errors = Logs::start(&layout, Kind::WebErrors, &[layout.nginx_error_log()]);
     tracing::info!(
         position = follower.stream_pos(),
         "hs-logd following {}",
@@ -108,6 +109,7 @@ fn run() -> anyhow::Result<()> {
         }
         dns.poll(&panel);
         mail.poll(&panel);
+        errors.poll(&panel);
         sampler.tick(&panel);
         std::thread::sleep(POLL);
     }
@@ -120,7 +122,8 @@ struct Tracked {
     saved: Checkpoint,
 }
 
-/// A tally and the logs that feed it (DNS: the query log; mail: Postfix, Dovecot).
+/// A tally and the logs that feed it (DNS: the query log; mail: Postfix,
+/// Dovecot; web errors: nginx's error log).
 struct Logs {
     tally: Tally,
     logs: Vec<Tracked>,

@@ -1,6 +1,7 @@
-//! Day counts of DNS queries per zone and of mail per mailbox, from BIND's query
-//! log and the Postfix and Dovecot logs, in `dns/{zone}/{YYYY-MM-DD}.json` and
-//! `mail/{domain}/{YYYY-MM-DD}.json` under the panel's log folder.
+//! Day counts of DNS queries per zone, of mail per mailbox and of web server
+//! errors per domain, from BIND's query log, the Postfix and Dovecot logs and
+//! nginx's error log, in `dns/{zone}/`, `mail/{domain}/` and `errors/{domain}/`
+//! (`{YYYY-MM-DD}.json`) under the panel's log folder.
 //!
 //! A [`Tally`] takes lines from one or more streams (mail has two: Postfix and
 //! Dovecot, each its own file, follower and checkpoint). A day file records, per
@@ -25,7 +26,7 @@ use crate::agg::{Counters, day_name};
 use crate::follow::Sink;
 use crate::maillog::{self, MailEvent, Stamp};
 use crate::parse::{Reject, days_from_civil};
-use crate::{dnslog, parse};
+use crate::{dnslog, errlog, parse};
 
 /// Keys (query types, mailboxes) kept per domain and day; more fold into `other`.
 pub const MAX_KEYS: usize = 1000;
@@ -39,6 +40,8 @@ pub enum Kind {
     Dns,
     /// Postfix (stream 0, `postfix`) and Dovecot (stream 1, `dovecot`).
     Mail,
+    /// nginx's error log; one stream, `nginx-error`.
+    WebErrors,
 }
 
 impl Kind {
@@ -46,20 +49,23 @@ impl Kind {
         match self {
             Kind::Dns => &["named"],
             Kind::Mail => &["postfix", "dovecot"],
+            Kind::WebErrors => &["nginx-error"],
         }
     }
 }
 
-/// Where a kind's day files live: `{logs}/{dns|mail}/{domain}/`.
+/// Where a kind's day files live: `{logs}/{dns|mail|errors}/{domain}/`.
 pub fn tally_dir(layout: &Layout, kind: Kind, domain: &DomainName) -> PathBuf {
     match kind {
         Kind::Dns => layout.dns_stats_dir(domain),
         Kind::Mail => layout.mail_stats_dir(domain),
+        Kind::WebErrors => layout.web_errors_dir(domain),
     }
 }
 
 /// A day file. DNS: `by` query type, counter `queries`. Mail: `by` mailbox
-/// address, counters `sent`, `received`, `stored`, `logins`.
+/// address, counters `sent`, `received`, `stored`, `logins`. Web errors: `by`
+/// level (`error`, `crit`, ...), counter `lines`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct TallyDay {
@@ -140,7 +146,7 @@ impl Tally {
         }
         let (dir, suffix) = match self.kind {
             Kind::Dns => (layout.zone_files(), ".db"),
-            Kind::Mail => (layout.domain_claims(), ""),
+            Kind::Mail | Kind::WebErrors => (layout.domain_claims(), ""),
         };
         names.clear();
         if let Ok(entries) = std::fs::read_dir(dir) {
@@ -160,8 +166,19 @@ impl Tally {
         names.contains(name.as_str())
             || match self.kind {
                 Kind::Dns => layout.zone_file(name).exists(),
-                Kind::Mail => layout.domain_claim(name).exists(),
+                Kind::Mail | Kind::WebErrors => layout.domain_claim(name).exists(),
             }
+    }
+
+    /// The hosted domain a `Host` names: itself, or the name behind `www.`.
+    fn domain_of_host(&self, host: &[u8]) -> Option<DomainName> {
+        let text = std::str::from_utf8(host).ok()?.trim_end_matches('.').to_ascii_lowercase();
+        let name: DomainName = text.parse().ok()?;
+        if self.is_hosted(&name) {
+            return Some(name);
+        }
+        let bare: DomainName = text.strip_prefix("www.")?.parse().ok()?;
+        self.is_hosted(&bare).then_some(bare)
     }
 
     /// The longest hosted suffix of a query name (`www.X.test.` → `x.test`).
@@ -212,6 +229,12 @@ impl Tally {
                 };
                 parsed.and_then(|(stamp, event)| self.mail_event(stamp, event))
             }
+            (Kind::WebErrors, _) => errlog::parse(line).map(|found| {
+                found.map(|e| {
+                    let time = self.utc(e.local_time);
+                    (self.domain_of_host(e.host), e.level.to_string(), "lines", time)
+                })
+            }),
         };
         let counters = &mut self.counters[stream];
         let (domain, key, counter, time) = match event {

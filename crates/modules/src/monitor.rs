@@ -722,6 +722,7 @@ pub fn stats(
     let (hits, bytes) = month_traffic(&panel.layout, domain, &month, &since);
     let dns = tally_days(&panel.layout.dns_stats_dir(domain), today, days, &since);
     let mail = tally_days(&panel.layout.mail_stats_dir(domain), today, days, &since);
+    let errors = tally_days(&panel.layout.web_errors_dir(domain), today, days, &since);
     let dns_queries: u64 = month_files(&panel.layout.dns_stats_dir(domain), &month)
         .iter()
         .filter(|d| d["day"].as_str().is_some_and(|day| day >= since.as_str()))
@@ -734,11 +735,12 @@ pub fn stats(
         "days": out,
         "dns": dns,
         "mail": mail,
+        "errors": errors,
         "mailboxes": mailbox_usage(&panel.layout, domain, &month),
     }))
 }
 
-/// hs-logd's DNS or mail day files of the last `days` days, newest first,
+/// hs-logd's DNS, mail or web error day files of the last `days` days, newest first,
 /// without their internal `state`.
 fn tally_days(dir: &Path, today: i64, days: u32, since: &str) -> Vec<serde_json::Value> {
     let mut out = Vec::new();

@@ -120,6 +120,40 @@
     return el('div', { class: 'notice ok', role: 'status' }, content);
   }
 
+  // A notice that follows an hs-taskd job live (server-sent events): a
+  // progress bar and the job's message, then its outcome. `onDone(status)`
+  // runs once the job has finished, whatever the outcome.
+  function jobNotice(job, what, onDone) {
+    const bar = el('progress', { max: '100', value: String(job.percent || 0) });
+    const message = el('span', { class: 'message' }, job.message || 'queued');
+    const box = el('div', { class: 'notice job', role: 'status', 'data-job': job.id },
+      el('strong', null, what + ': '), bar, ' ', message);
+    const source = new EventSource('/api/task/events?id=' + encodeURIComponent(job.id));
+    const show = (event) => {
+      let status;
+      try {
+        status = JSON.parse(event.data);
+      } catch (e) {
+        return null; // the next event carries the whole status
+      }
+      bar.value = status.percent;
+      message.textContent = status.message;
+      return status;
+    };
+    source.addEventListener('progress', show);
+    source.addEventListener('done', (event) => {
+      source.close();
+      const status = show(event);
+      if (!status) return;
+      box.dataset.state = status.state;
+      box.classList.add(status.state === 'succeeded' ? 'ok' : 'error');
+      message.textContent = status.state === 'succeeded' ? 'done.' : status.state + ': ' + status.message;
+      onDone(status);
+    });
+    source.addEventListener('error', () => source.close());
+    return box;
+  }
+
   // Shows one notice at the top of the current page, replacing the last one.
   function notify(ctx, box) {
     const dismiss = el('button', { type: 'button', class: 'dismiss', 'aria-label': 'Dismiss' }, '×');
@@ -551,6 +585,7 @@
     when,
     errorBox,
     okBox,
+    jobNotice,
     page,
     loggedOut,
   });

@@ -706,3 +706,35 @@ fn backups_run_as_hs_taskd_jobs_in_the_background_and_on_schedule() {
     assert_ne!(ids[0], made, "the old backup is the one removed");
     assert_eq!(due(false), None);
 }
+
+#[test]
+fn the_backups_page_follows_a_backup_live_and_lists_it() {
+    use hs_testkit::browser::{Browser, screenshot_dir};
+    let sandbox = Sandbox::start();
+    let admin = sandbox.admin();
+    let june = unique("june");
+    let password = sandbox.create_account(&admin, &june, &format!("{june}.test"));
+    make_site(&sandbox, &june);
+
+    let browser = Browser::start();
+    browser.goto(&sandbox.info.user_url);
+    browser.type_into("form[data-form=login] input[name=username]", &june);
+    browser.type_into("form[data-form=login] input[name=password]", &password);
+    browser.click("form[data-form=login] button[type=submit]");
+    browser.find("nav a[data-page=dashboard]");
+
+    browser.click("nav a[data-page=backups]");
+    browser.find("form[data-form=create-backup]");
+    browser.click("form[data-form=create-backup] button[type=submit]");
+    // The backup runs in hs-taskd: a progress bar, then its outcome and the list.
+    browser.find(".notice.job progress");
+    browser.wait_until(
+        "document.querySelector('.notices').textContent.includes(' made (') \
+         && document.querySelector('table.backups code.name') !== null",
+        "the backup's outcome and the new backup in the list",
+    );
+    let id = browser.text("table.backups code.name");
+    let list = ok(&sandbox.user(&june, &password).get("backup/list", ""));
+    assert_eq!(list["backups"][0]["id"], id.trim(), "{list}");
+    browser.screenshot(&screenshot_dir().join("user-backups.png"));
+}

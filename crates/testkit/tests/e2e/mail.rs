@@ -109,6 +109,7 @@ fn mail_end_to_end() {
 
     mailboxes_and_refused_input(&sandbox, &me, &mail);
     delivery_imap_pop3(&sandbox, &mail);
+    the_logs_count_the_delivery(&me, &mail);
     forwarder_and_catchall(&me, &mail);
     autoresponder(&me, &mail);
     dkim_on_submission(&sandbox, &mail);
@@ -186,6 +187,23 @@ fn mailboxes_and_refused_input(sandbox: &Sandbox, me: &Client, mail: &Mail<'_>) 
     let body = json!({ "source": "sa:les@x.test", "dest": "a@b.test" });
     assert_eq!(me.call("mail/create_forwarder", body).status, 400);
     assert_eq!(sandbox.tree_digest(), before, "a refused change touched files");
+}
+
+/// hs-logd follows the real Postfix and Dovecot logs: the message delivered
+/// above counts for its mailbox in the owner's statistics.
+fn the_logs_count_the_delivery(me: &Client, mail: &Mail<'_>) {
+    let info = mail.addr("info");
+    let count = |counter: &str| -> u64 {
+        let reply = me.call("monitor/stats", json!({ "domain": mail.domain, "days": 2 }));
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        let days = reply.body["mail"].as_array().cloned().unwrap_or_default();
+        days.iter().filter_map(|d| d["by"][info.as_str()][counter].as_u64()).sum()
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while count("received") < 1 || count("stored") < 1 {
+        assert!(Instant::now() < deadline, "hs-logd did not count the delivery to {info}");
+        std::thread::sleep(Duration::from_millis(300));
+    }
 }
 
 fn delivery_imap_pop3(sandbox: &Sandbox, mail: &Mail<'_>) {

@@ -359,3 +359,46 @@ fn thresholds_are_validated_and_alerts_are_shown_and_mailed() {
     assert_eq!(bind["up"], true, "{bind}");
     assert!(bind["last_reload"]["time"].is_string(), "the account's zone was loaded: {bind}");
 }
+
+#[test]
+fn web_server_errors_are_counted_per_domain_from_nginxs_error_log() {
+    let sandbox = Sandbox::start();
+    let admin = sandbox.admin();
+    let user = unique("errs");
+    let domain = format!("{user}.test");
+    let password = sandbox.create_account(&admin, &user, &domain);
+    let me = sandbox.user(&user, &password);
+
+    // A folder without an index: nginx refuses to list it and logs an error,
+    // for the name asked (www. counts for its domain).
+    let empty = sandbox.layout_path(&format!("home/{user}/public_html/empty"));
+    std::fs::create_dir_all(&empty).unwrap();
+    assert_eq!(sandbox.web(&domain, "/empty/").0, 403);
+    assert_eq!(sandbox.web(&format!("www.{domain}"), "/empty/").0, 403);
+    let count = |level: &str| tally(&stats(&me, &domain), "errors", level, "lines");
+    wait_for("the errors in the stats", Duration::from_secs(20), || count("error") == 2);
+
+    // Hostile and foreign lines: rejected or unhosted, never counted here and
+    // never a file of their own; a well-formed line still counts.
+    let log = sandbox.layout_path("var/log/nginx/error.log");
+    let day = jiff::Zoned::now().strftime("%Y/%m/%d %H:%M:%S").to_string();
+    let request = "client: 127.0.0.1, server: _, request: \"GET / HTTP/1.1\"";
+    append(
+        &log,
+        &format!(
+            "{day} [error] 1#1: *1 x, {request}, host: \"{{\\\"a\\\":1}}.test\"\n\
+             {day} [error] 1#1: *2 \u{1b}[31m, {request}, host: \"{domain}\"\n\
+             {day} [error] 1#1: *3 x, {request}, host: \"not-hosted.test\"\n\
+             {day} [shout] 1#1: *4 x, {request}, host: \"{domain}\"\n\
+             {day} [crit] 1#1: *5 upstream failed, {request}, host: \"{domain}\"\n"
+        ),
+    );
+    wait_for("the crit line in the stats", Duration::from_secs(20), || count("crit") == 1);
+    assert_eq!(count("error"), 2);
+    let errors = sandbox.layout_path("usr/local/hspanel/logs/errors");
+    let dirs: Vec<String> = std::fs::read_dir(&errors)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(dirs, [domain.clone()], "a file for a name that is not hosted");
+}

@@ -317,6 +317,9 @@ fn a_user_orders_and_installs_certificates_on_the_ssl_page() {
     browser.find(&row);
     assert!(browser.text(&row).contains("Self-signed"), "{}", browser.text(&row));
     browser.click(&format!("button[data-action=autossl][data-domain=\"{domain}\"]"));
+    // The order runs in hs-taskd; the page follows it live, then shows the outcome.
+    browser.find(".notice.job progress");
+    browser.find(".notice.job[data-state=succeeded]");
     let pebble = format!(
         "document.querySelector('{}') && document.querySelector('{}').textContent.includes('Pebble')",
         row.replace('\'', "\\'"),

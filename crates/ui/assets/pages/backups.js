@@ -144,11 +144,18 @@
       submit: 'Back up now',
       fields,
       async onsubmit(v) {
-        const body = { incremental: !!v.incremental };
+        // The backup runs in hs-taskd; its progress is shown live.
+        const body = { incremental: !!v.incremental, background: true };
         if (admin) body.username = v.username;
-        const r = await api('backup/create', body);
-        ctx.notify(HS.okBox('Backup ', r.id, ' made (', bytes(r.size), r.warnings.length ? ', ' + r.warnings.length + ' warnings' : '', ').'));
-        ctx.reload();
+        const job = await api('backup/create', body);
+        ctx.notify(HS.jobNotice(job, 'Backup', (done) => {
+          const r = done.output;
+          if (r && r.id) {
+            const warned = r.warnings.length ? ', ' + r.warnings.length + ' warnings' : '';
+            ctx.notify(HS.okBox('Backup ', r.id, ' made (', bytes(r.size), warned, ').'));
+          }
+          ctx.reload();
+        }));
       },
     });
     return HS.card('Make a backup', form);

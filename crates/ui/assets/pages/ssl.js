@@ -42,6 +42,12 @@
         const pressed = event.currentTarget;
         pressed.disabled = true;
         try {
+          if (action === 'autossl') {
+            // The order runs in hs-taskd; its progress is shown live.
+            const job = await api('ssl/autossl', { ...scope, domain: c.domain, background: true });
+            ctx.notify(HS.jobNotice(job, 'AutoSSL for ' + c.domain, () => ctx.reload()));
+            return;
+          }
           await api('ssl/' + action, { ...scope, domain: c.domain });
           ctx.notify(HS.okBox(c.domain, what));
           ctx.reload();
