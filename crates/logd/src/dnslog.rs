@@ -12,7 +12,7 @@
 //! `view NAME:` before `query:` (servers with views) is skipped. The parser
 //! borrows from the line and allocates nothing.
 
-use crate::parse::{Reject, days_from_civil};
+use crate::parse::{Reject, days_from_civil, find, num};
 
 /// One query: when, the name asked (as logged, any case) and its type.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,17 +59,6 @@ pub fn parse(line: &[u8]) -> Result<Query<'_>, Reject> {
         return Err(Reject::Value);
     }
     Ok(Query { local_time, name, qtype })
-}
-
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
-}
-
-fn num(s: &[u8]) -> Option<i64> {
-    if s.is_empty() || !s.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    s.iter().try_fold(0i64, |acc, b| Some(acc * 10 + i64::from(b - b'0')))
 }
 
 /// `03-Dec-2026 20:01:31.933` to local seconds since the epoch.

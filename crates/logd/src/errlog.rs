@@ -17,7 +17,7 @@
 //! FIXME: a crafted URI can still make its own error line count for another
 //! hosted domain (never create a file or a key: both are checked).
 
-use crate::parse::{Reject, days_from_civil};
+use crate::parse::{Reject, days_from_civil, find, num};
 
 /// The levels kept, in nginx's order; `info` and `debug` count for nothing.
 pub const LEVELS: &[&str] = &["emerg", "alert", "crit", "error", "warn", "notice"];
@@ -61,17 +61,6 @@ pub fn parse(line: &[u8]) -> Result<Option<ErrorLine<'_>>, Reject> {
     // A port (`alice.test:8443`) is not part of the name.
     let host = host.split(|b| *b == b':').next().unwrap_or(host);
     Ok(Some(ErrorLine { local_time, level, host }))
-}
-
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
-}
-
-fn num(s: &[u8]) -> Option<i64> {
-    if s.is_empty() || !s.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    s.iter().try_fold(0i64, |acc, b| Some(acc * 10 + i64::from(b - b'0')))
 }
 
 /// `2026/12/04 16:57:28` to local seconds since the epoch.

@@ -23,7 +23,7 @@
 //! [`hs_types::EmailAddress`] is *rejected*. Addresses are returned raw; the tally
 //! validates them and counts only hosted domains.
 
-use crate::parse::{MAX_LINE, Reject};
+use crate::parse::{MAX_LINE, Reject, find};
 
 /// A local time without its year: (month 1-12, day 1-31, seconds into the day).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,10 +114,6 @@ fn printable(line: &[u8]) -> Result<(), Reject> {
         return Err(Reject::Bytes);
     }
     Ok(())
-}
-
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
 }
 
 /// `<X>` at the start of `s`: X (no `<`, `>` or space inside) and what follows.

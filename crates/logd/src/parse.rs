@@ -134,8 +134,14 @@ fn parse_u64(s: &[u8]) -> Option<u64> {
     s.iter().try_fold(0u64, |acc, b| b.is_ascii_digit().then(|| acc * 10 + u64::from(b - b'0')))
 }
 
-fn num(s: &[u8]) -> Option<i64> {
+/// Decimal digits (at most 19) as a number; anything else is `None`.
+pub(crate) fn num(s: &[u8]) -> Option<i64> {
     parse_u64(s).map(|n| n as i64)
+}
+
+/// Where `needle` first starts in `hay`.
+pub(crate) fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
 }
 
 /// `03/Dec/2026:17:43:10 +0000` to seconds since the epoch.

@@ -97,6 +97,15 @@ impl Browser {
         }
     }
 
+    /// Opens a portal's login page at `url`, logs in and waits for the dashboard.
+    pub fn log_in(&self, url: &str, user: &str, password: &str) {
+        self.goto(url);
+        self.type_into("form[data-form=login] input[name=username]", user);
+        self.type_into("form[data-form=login] input[name=password]", password);
+        self.click("form[data-form=login] button[type=submit]");
+        self.find("nav a[data-page=dashboard]");
+    }
+
     pub fn goto(&self, url: &str) {
         self.call("POST", "/url", Some(json!({ "url": url })));
     }

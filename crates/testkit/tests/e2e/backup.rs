@@ -717,11 +717,7 @@ fn the_backups_page_follows_a_backup_live_and_lists_it() {
     make_site(&sandbox, &june);
 
     let browser = Browser::start();
-    browser.goto(&sandbox.info.user_url);
-    browser.type_into("form[data-form=login] input[name=username]", &june);
-    browser.type_into("form[data-form=login] input[name=password]", &password);
-    browser.click("form[data-form=login] button[type=submit]");
-    browser.find("nav a[data-page=dashboard]");
+    browser.log_in(&sandbox.info.user_url, &june, &password);
 
     browser.click("nav a[data-page=backups]");
     browser.find("form[data-form=create-backup]");

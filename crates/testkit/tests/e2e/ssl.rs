@@ -305,11 +305,7 @@ fn a_user_orders_and_installs_certificates_on_the_ssl_page() {
     let password = sandbox.create_account(&admin, &alice, &domain);
 
     let browser = Browser::start();
-    browser.goto(&sandbox.info.user_url);
-    browser.type_into("form[data-form=login] input[name=username]", &alice);
-    browser.type_into("form[data-form=login] input[name=password]", &password);
-    browser.click("form[data-form=login] button[type=submit]");
-    browser.find("nav a[data-page=dashboard]");
+    browser.log_in(&sandbox.info.user_url, &alice, &password);
 
     // The page lists the self-signed certificate; AutoSSL replaces it.
     browser.click("nav a[data-page=ssl]");

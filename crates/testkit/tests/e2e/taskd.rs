@@ -445,11 +445,7 @@ fn the_tasks_page_shows_live_progress_and_cancels() {
     wait_for("the job to start", Duration::from_secs(20), || progress.exists());
 
     let browser = Browser::start();
-    browser.goto(&sb.info.user_url);
-    browser.type_into("form[data-form=login] input[name=username]", &alice);
-    browser.type_into("form[data-form=login] input[name=password]", &password);
-    browser.click("form[data-form=login] button[type=submit]");
-    browser.find("nav a[data-page=dashboard]");
+    browser.log_in(&sb.info.user_url, &alice, &password);
     browser.click("nav a[data-page=tasks]");
     let bar = format!("document.querySelector('tr[data-key=\"{id}\"] progress')");
     browser.find(&format!("tr[data-key=\"{id}\"] progress"));

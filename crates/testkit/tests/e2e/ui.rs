@@ -17,14 +17,6 @@ fn shot(browser: &Browser, name: &str) {
     browser.screenshot(&screenshot_dir().join(format!("{name}.png")));
 }
 
-fn log_in(browser: &Browser, url: &str, user: &str, password: &str) {
-    browser.goto(url);
-    browser.type_into("form[data-form=login] input[name=username]", user);
-    browser.type_into("form[data-form=login] input[name=password]", password);
-    browser.click("form[data-form=login] button[type=submit]");
-    browser.find("nav a[data-page=dashboard]");
-}
-
 /// Markup in a value must arrive as text: no element it names exists in the
 /// page, no alert opened, and the payload's side effect never ran.
 fn assert_inert(browser: &Browser) {
@@ -44,12 +36,7 @@ const PAYLOAD: &str =
 fn admin_creates_suspends_and_unsuspends_an_account() {
     let sandbox = Sandbox::start();
     let browser = Browser::start();
-    log_in(
-        &browser,
-        &sandbox.info.admin_url,
-        &sandbox.info.admin_user,
-        &sandbox.info.admin_password,
-    );
+    browser.log_in(&sandbox.info.admin_url, &sandbox.info.admin_user, &sandbox.info.admin_password);
     browser.find(".tiles .tile");
 
     // Create the account from the form.
@@ -163,13 +150,8 @@ fn a_user_adds_a_subdomain_and_markup_stays_text() {
 
     // The same browser is logged in to both portals: each port has its own cookie.
     let browser = Browser::start();
-    log_in(
-        &browser,
-        &sandbox.info.admin_url,
-        &sandbox.info.admin_user,
-        &sandbox.info.admin_password,
-    );
-    log_in(&browser, &sandbox.info.user_url, &user, &password);
+    browser.log_in(&sandbox.info.admin_url, &sandbox.info.admin_user, &sandbox.info.admin_password);
+    browser.log_in(&sandbox.info.user_url, &user, &password);
     browser.find(".usage");
     assert!(browser.text("main").contains(&domain));
 
@@ -330,7 +312,7 @@ fn a_cross_site_post_with_the_session_cookie_is_refused() {
     // Through the browser: logged in to the admin portal, the user opens a page
     // on another port of the same host that posts to the panel. Refused.
     let browser = Browser::start();
-    log_in(&browser, base, &sandbox.info.admin_user, &sandbox.info.admin_password);
+    browser.log_in(base, &sandbox.info.admin_user, &sandbox.info.admin_password);
     let before = sandbox.tree_digest();
     browser.goto(&serve_attack_page(base, &user));
     browser.click("#go");
@@ -372,7 +354,7 @@ fn a_user_edits_dns_records_and_cron_jobs_through_the_pages() {
     let domain = format!("{user}.test");
     let password = sandbox.create_account(&admin, &user, &domain);
     let browser = Browser::start();
-    log_in(&browser, &sandbox.info.user_url, &user, &password);
+    browser.log_in(&sandbox.info.user_url, &user, &password);
 
     // DNS: the account's zone is shown; an A record added on the page is served.
     browser.click("nav a[data-page=dns]");
@@ -535,12 +517,7 @@ fn a_user_edits_dns_records_and_cron_jobs_through_the_pages() {
     browser.prefer_dark(false);
 
     // Staff see the same pages for the account on the admin port.
-    log_in(
-        &browser,
-        &sandbox.info.admin_url,
-        &sandbox.info.admin_user,
-        &sandbox.info.admin_password,
-    );
+    browser.log_in(&sandbox.info.admin_url, &sandbox.info.admin_user, &sandbox.info.admin_password);
     browser.goto(&format!("{}/#/dns?user={user}&zone={domain}", sandbox.info.admin_url));
     row_key(&browser, "table.dns-records", &format!("10 mail.{domain}."));
     browser.goto(&format!("{}/#/cron?user={user}", sandbox.info.admin_url));
@@ -571,7 +548,7 @@ fn a_user_manages_databases_and_files_through_the_pages() {
     let domain = format!("{user}.test");
     let password = sandbox.create_account(&admin, &user, &domain);
     let browser = Browser::start();
-    log_in(&browser, &sandbox.info.user_url, &user, &password);
+    browser.log_in(&sandbox.info.user_url, &user, &password);
 
     // Databases: the prefix is shown, the suffix typed; a user granted ALL logs in.
     browser.click("nav a[data-page=databases]");
@@ -682,12 +659,7 @@ fn a_user_manages_databases_and_files_through_the_pages() {
     browser.prefer_dark(false);
 
     // Staff see the same pages for the account on the admin port.
-    log_in(
-        &browser,
-        &sandbox.info.admin_url,
-        &sandbox.info.admin_user,
-        &sandbox.info.admin_password,
-    );
+    browser.log_in(&sandbox.info.admin_url, &sandbox.info.admin_user, &sandbox.info.admin_password);
     browser.goto(&format!("{}/#/databases?user={user}", sandbox.info.admin_url));
     browser.find(&user_row);
     browser.goto(&format!("{}/#/files?user={user}", sandbox.info.admin_url));

@@ -10,14 +10,6 @@ use hs_testkit::browser::{Browser, screenshot_dir};
 use hs_testkit::{Sandbox, unique};
 use serde_json::{Value, json};
 
-fn log_in(browser: &Browser, url: &str, user: &str, password: &str) {
-    browser.goto(url);
-    browser.type_into("form[data-form=login] input[name=username]", user);
-    browser.type_into("form[data-form=login] input[name=password]", password);
-    browser.click("form[data-form=login] button[type=submit]");
-    browser.find("nav a[data-page=dashboard]");
-}
-
 /// A day of 5-minute samples, as hs-logd's sampler writes them.
 fn synthetic_history(root: &std::path::Path) {
     let now = jiff::Timestamp::now().as_second();
@@ -79,12 +71,7 @@ fn dashboards_show_the_server_usage_and_charts() {
     // The administrator: tiles, services with their last reload, history charts.
     let browser = Browser::start();
     browser.set_window_size(1280, 3000);
-    log_in(
-        &browser,
-        &sandbox.info.admin_url,
-        &sandbox.info.admin_user,
-        &sandbox.info.admin_password,
-    );
+    browser.log_in(&sandbox.info.admin_url, &sandbox.info.admin_user, &sandbox.info.admin_password);
     browser.find(".chart-svg path.series");
     let charts =
         browser.script("return document.querySelectorAll('.chart-svg').length;", json!([]));
@@ -116,7 +103,7 @@ fn dashboards_show_the_server_usage_and_charts() {
     // alice: disk and bandwidth against her plan, her mailbox, her domain's charts.
     let browser = Browser::start();
     browser.set_window_size(1280, 2600);
-    log_in(&browser, &sandbox.info.user_url, &alice, password);
+    browser.log_in(&sandbox.info.user_url, &alice, password);
     browser.find(".chart-svg rect.bar");
     let text = browser.text("main");
     assert!(text.contains("Bandwidth this month (MB)"), "{text}");
