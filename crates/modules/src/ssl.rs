@@ -358,10 +358,10 @@ pub fn list(panel: &Panel, actor: &Actor, user: &Username) -> Result<Vec<CertVie
     let mut names: Vec<CertName> =
         panel.store.domains(user)?.iter().map(|d| CertName::of(&d.domain)).collect();
     for domain in panel.store.domains(user)? {
-        if let Ok(wild) = format!("*.{}", domain.domain).parse::<CertName>() {
-            if panel.layout.nginx_cert_map(&wild).exists() {
-                names.push(wild);
-            }
+        if let Ok(wild) = format!("*.{}", domain.domain).parse::<CertName>()
+            && panel.layout.nginx_cert_map(&wild).exists()
+        {
+            names.push(wild);
         }
     }
     let mut out = Vec::new();

@@ -214,7 +214,7 @@ pub fn pem_of(der: &[u8]) -> String {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[allow(clippy::unwrap_used, clippy::panic, clippy::type_complexity)]
 mod tests {
     use super::*;
 

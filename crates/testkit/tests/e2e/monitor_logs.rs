@@ -400,5 +400,5 @@ fn web_server_errors_are_counted_per_domain_from_nginxs_error_log() {
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(dirs, [domain.clone()], "a file for a name that is not hosted");
+    assert_eq!(dirs, std::slice::from_ref(&domain), "a file for a name that is not hosted");
 }
