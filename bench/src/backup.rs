@@ -137,7 +137,11 @@ fn timed(program: &str, args: &[&str], env: &[(&str, &str)]) -> anyhow::Result<(
         .output()?;
     let secs = start.elapsed().as_secs_f64();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    anyhow::ensure!(out.status.success(), "{program} {args:?} failed: {stderr}");
+    anyhow::ensure!(
+        out.status.success(),
+        "{program} {args:?} failed: {stderr}{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     let peak = stderr
         .lines()
         .filter_map(|l| l.strip_prefix("HSBENCH "))

@@ -550,6 +550,27 @@ fn a_user_manages_databases_and_files_through_the_pages() {
     let browser = Browser::start();
     browser.log_in(&sandbox.info.user_url, &user, &password);
 
+    // Mail: a mailbox made on the page logs in over IMAP; a forwarder is listed.
+    browser.click("nav a[data-page=mail]");
+    let form = "form[data-form=create-mailbox]";
+    browser.type_into(&format!("{form} input[name=user]"), "info");
+    browser.type_into(&format!("{form} input[name=password]"), "Mail-Pass-2026!");
+    browser.click(&format!("{form} button[type=submit]"));
+    let email = format!("info@{domain}");
+    browser.find(&format!("table.mailboxes tr[data-key=\"{email}\"]"));
+    let imap = std::process::Command::new("curl")
+        .args(["-sS", "--max-time", "20", "-u", &format!("{email}:Mail-Pass-2026!")])
+        .arg(format!("imap://127.0.0.1:{}/INBOX", sandbox.info.imap_port))
+        .output()
+        .unwrap();
+    assert!(imap.status.success(), "IMAP login: {}", String::from_utf8_lossy(&imap.stderr));
+    let form = "form[data-form=create-forwarder]";
+    browser.type_into(&format!("{form} input[name=user]"), "sales");
+    browser.type_into(&format!("{form} textarea[name=dest]"), &email);
+    browser.click(&format!("{form} button[type=submit]"));
+    browser.find(&format!("table.forwarders tr[data-key=\"sales@{domain}\"]"));
+    shot(&browser, "user-mail");
+
     // Databases: the prefix is shown, the suffix typed; a user granted ALL logs in.
     browser.click("nav a[data-page=databases]");
     let prefix = browser.text("form[data-form=create-db] .prefix");
