@@ -214,18 +214,35 @@ impl Cmd {
     }
 }
 
+/// Reads a pipe to its end, keeping its first and last `OUTPUT_LIMIT / 2`
+/// bytes: a tool's last lines (its summary, its error) survive a long run.
 fn drain<R: Read + Send + 'static>(mut pipe: R) -> std::thread::JoinHandle<String> {
     std::thread::spawn(move || {
-        let mut kept = Vec::new();
+        let half = OUTPUT_LIMIT / 2;
+        let mut head = Vec::new();
+        let mut tail: std::collections::VecDeque<u8> = std::collections::VecDeque::new();
+        let mut cut = false;
         let mut buf = [0u8; 8192];
         while let Ok(n) = pipe.read(&mut buf) {
             if n == 0 {
                 break;
             }
-            let room = OUTPUT_LIMIT.saturating_sub(kept.len());
-            kept.extend_from_slice(&buf[..n.min(room)]);
+            let into_head = n.min(half - head.len());
+            head.extend_from_slice(&buf[..into_head]);
+            tail.extend(&buf[into_head..n]);
+            if tail.len() > half {
+                tail.drain(..tail.len() - half);
+                cut = true;
+            }
         }
-        String::from_utf8_lossy(&kept).into_owned()
+        if cut {
+            // The tail starts mid-line: drop that piece, and say what is missing.
+            let start = tail.iter().position(|b| *b == b'\n').map_or(tail.len(), |i| i + 1);
+            tail.drain(..start);
+            head.extend_from_slice(b"\n[output cut]\n");
+        }
+        head.extend(tail);
+        String::from_utf8_lossy(&head).into_owned()
     })
 }
 
@@ -264,6 +281,22 @@ pub fn installed(program: &str) -> bool {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
+
+    #[test]
+    fn a_long_output_keeps_its_beginning_and_its_last_lines() {
+        let mut text = String::from("first line\n");
+        for n in 0..100_000 {
+            text.push_str(&format!("status {n}\n"));
+        }
+        text.push_str("{\"summary\": true}\n");
+        let kept = drain(std::io::Cursor::new(text.into_bytes())).join().unwrap();
+        assert!(kept.len() <= OUTPUT_LIMIT + 16, "{}", kept.len());
+        assert!(kept.starts_with("first line\nstatus 0\n"));
+        assert!(kept.contains("\n[output cut]\nstatus "));
+        assert!(kept.ends_with("status 99999\n{\"summary\": true}\n"));
+        let short = drain(std::io::Cursor::new(b"a\nb\n".to_vec())).join().unwrap();
+        assert_eq!(short, "a\nb\n");
+    }
     use super::*;
 
     #[test]
