@@ -444,6 +444,17 @@ pub fn services_status(panel: &Panel) -> Vec<ServiceStatus> {
         out.push(status("cron", cron, true, None, "the sandbox's private cron".into()));
     }
 
+    // The mail stack: a sandbox's private ports, else the standard ones.
+    let (smtp, imap) = config.mail.as_ref().map_or((25, 143), |m| (m.smtp_port, m.imap_port));
+    let mut mail = vec![("postfix", smtp, "smtp"), ("dovecot", imap, "imap")];
+    if let Some(m) = &config.mail {
+        mail.extend([("opendkim", m.dkim_port, "milter"), ("spamd", m.spamd_port, "spamd")]);
+    }
+    for (name, port, what) in mail {
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        out.push(status(name, None, false, Some(tcp(addr)), format!("{what} on {addr}")));
+    }
+
     if let Some(ftp) = &config.ftp {
         let addr = SocketAddr::from(([127, 0, 0, 1], ftp.port));
         out.push(status("pure-ftpd", None, false, Some(tcp(addr)), format!("ftp on {addr}")));
@@ -456,6 +467,8 @@ pub fn services_status(panel: &Panel) -> Vec<ServiceStatus> {
 
     let logd = live_pid(&layout.logd_pid());
     out.push(status("hs-logd", logd, true, None, "follows the web, DNS and mail logs".into()));
+    let taskd = live_pid(&layout.taskd_pid());
+    out.push(status("hs-taskd", taskd, true, None, "runs the job queue".into()));
     for svc in &mut out {
         svc.last_reload = service_status::read(layout, &svc.name);
     }

@@ -226,7 +226,8 @@ fn service(admin: &Client, name: &str) -> Value {
 fn a_stopped_service_shows_down_then_up_and_the_server_is_reported() {
     let sandbox = Sandbox::start();
     let admin = sandbox.admin();
-    for name in ["nginx", "php-fpm", "hs-srvd", "hs-logd"] {
+    let names = ["nginx", "php-fpm", "hs-srvd", "hs-logd", "hs-taskd", "postfix", "dovecot"];
+    for name in names.into_iter().chain(["opendkim", "spamd", "bind", "mariadb", "cron"]) {
         assert_eq!(service(&admin, name)["up"], true, "{name}");
     }
 
