@@ -706,7 +706,12 @@ pub fn ensure_schedule(
 ) -> Result<(), StateError> {
     let path = schedule_file(layout, name);
     let _lock = schedule_lock(layout, name)?;
-    let last_run = read_schedule(&path).ok().flatten().and_then(|s| s.last_run);
+    // A new schedule counts from now: its first run is one period (or the next
+    // daily slot) away, not a burst of work at every first start.
+    let last_run = match read_schedule(&path).ok().flatten() {
+        Some(existing) => existing.last_run,
+        None => Some(Timestamp::now()),
+    };
     let schedule = Schedule {
         version: QUEUE_VERSION,
         name: name.clone(),
@@ -882,7 +887,9 @@ mod tests {
         let task = Task::RebuildWeb { user: "alice".parse().unwrap() };
         let every = Every::Interval { seconds: 60 };
         ensure_schedule(&layout, &name, every, task.clone(), "nightly").unwrap();
-        let now = Timestamp::now();
+        // New: its first run is one period away.
+        assert!(run_if_due(&layout, &name, Timestamp::now()).unwrap().is_none());
+        let now = Timestamp::now() + SignedDuration::from_secs(61);
         assert!(run_if_due(&layout, &name, now).unwrap().is_some());
         assert!(run_if_due(&layout, &name, now).unwrap().is_none());
         // Ensuring again keeps last_run.

@@ -120,6 +120,44 @@
     return el('div', { class: 'notice ok', role: 'status' }, content);
   }
 
+  // ---- Helpers shared by the module pages ------------------------------------
+
+  // A size in bytes for people: 512 B, 1.5 KiB, 20 MiB.
+  function bytes(n) {
+    if (n < 1024) return n + ' B';
+    const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+    let value = n / 1024;
+    let unit = 0;
+    while (value >= 1024 && unit < units.length - 1) {
+      value /= 1024;
+      unit++;
+    }
+    return value.toFixed(value < 10 ? 1 : 0) + ' ' + units[unit];
+  }
+
+  // The account a page acts on: the caller's own on the user port (the API
+  // knows it), the one in the address (#/page?user=NAME) on the admin port.
+  function accountScope(ctx) {
+    if (ctx.me.portal !== 'admin') return {};
+    return { username: ctx.params.get('user') };
+  }
+
+  // The admin's choice of account for the current per-account page.
+  function accountPicker(ctx, accounts, current) {
+    const page = parseHash().id;
+    const options = [{ value: '', label: 'Choose an account' }].concat(
+      accounts.map((a) => ({ value: a.username, label: a.username + ' (' + a.domain + ')' })),
+    );
+    return form({
+      name: 'pick-account',
+      submit: 'Show',
+      fields: [{ name: 'user', label: 'Account', options, value: current || '' }],
+      async onsubmit(v) {
+        if (v.user) ctx.go('#/' + page + '?user=' + encodeURIComponent(v.user));
+      },
+    });
+  }
+
   // A notice that follows an hs-taskd job live (server-sent events): a
   // progress bar and the job's message, then its outcome. `onDone(status)`
   // runs once the job has finished, whatever the outcome.
@@ -586,6 +624,9 @@
     errorBox,
     okBox,
     jobNotice,
+    bytes,
+    accountScope,
+    accountPicker,
     page,
     loggedOut,
   });

@@ -15,8 +15,7 @@ use serde_json::json;
 
 use crate::error::ApiError;
 use crate::registry::{
-    ADMIN_ONLY, ADMIN_PORT, ANYONE, Action, BOTH_PORTS, Call, Field, FieldType as T, Reply, opt,
-    req,
+    ADMIN_ONLY, ADMIN_PORT, Action, Call, Field, FieldType as T, Reply, opt, req,
 };
 
 /// A progress callback that records the latest step for `list`, and a guard
@@ -290,19 +289,9 @@ const fn action(
     summary: &'static str,
     read_only: bool,
     fields: &'static [Field],
-    handler: fn(&Call<'_>) -> Result<Reply, ApiError>,
+    handler: crate::registry::Handler,
 ) -> Action {
-    Action {
-        module: "backup",
-        name,
-        summary,
-        read_only,
-        public: false,
-        portals: BOTH_PORTS,
-        roles: ANYONE,
-        fields,
-        handler,
-    }
+    crate::registry::account_action("backup", name, summary, read_only, fields, handler)
 }
 
 const fn admin_action(

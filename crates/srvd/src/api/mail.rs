@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::error::ApiError;
-use crate::registry::{ANYONE, Action, BOTH_PORTS, Call, Field, FieldType as T, Reply, opt, req};
+use crate::registry::{Action, Call, Field, FieldType as T, Reply, opt, req};
 
 /// The quota of a mailbox created without one.
 const DEFAULT_QUOTA: &str = "1024M";
@@ -311,19 +311,9 @@ const fn action(
     summary: &'static str,
     read_only: bool,
     fields: &'static [Field],
-    handler: fn(&Call<'_>) -> Result<Reply, ApiError>,
+    handler: crate::registry::Handler,
 ) -> Action {
-    Action {
-        module: "mail",
-        name,
-        summary,
-        read_only,
-        public: false,
-        portals: BOTH_PORTS,
-        roles: ANYONE,
-        fields,
-        handler,
-    }
+    crate::registry::account_action("mail", name, summary, read_only, fields, handler)
 }
 
 pub const ACTIONS: &[Action] = &[

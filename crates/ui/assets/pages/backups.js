@@ -8,17 +8,6 @@
   'use strict';
   const { el, api } = HS;
 
-  function bytes(n) {
-    if (n < 1024) return n + ' B';
-    const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-    let value = n / 1024;
-    let unit = 0;
-    while (value >= 1024 && unit < units.length - 1) {
-      value /= 1024;
-      unit++;
-    }
-    return value.toFixed(value < 10 ? 1 : 0) + ' ' + units[unit];
-  }
 
   function scopeOf(ctx, b) {
     if (ctx.me.portal !== 'admin') return {};
@@ -121,7 +110,7 @@
     columns.push(
       { label: 'Backup', cell: (b) => el('code', { class: 'name' }, b.id) },
       { label: 'Kind', cell: (b) => b.kind + (b.destination !== 'local' ? ' → ' + b.destination : '') },
-      { label: 'Size', cell: (b) => bytes(b.size), class: 'num' },
+      { label: 'Size', cell: (b) => HS.bytes(b.size), class: 'num' },
       {
         label: 'Holds',
         cell: (b) => [b.contents.files + ' files', b.contents.databases.length + ' databases',
@@ -152,7 +141,7 @@
           const r = done.output;
           if (r && r.id) {
             const warned = r.warnings.length ? ', ' + r.warnings.length + ' warnings' : '';
-            ctx.notify(HS.okBox('Backup ', r.id, ' made (', bytes(r.size), warned, ').'));
+            ctx.notify(HS.okBox('Backup ', r.id, ' made (', HS.bytes(r.size), warned, ').'));
           }
           ctx.reload();
         }));

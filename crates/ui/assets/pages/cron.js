@@ -164,24 +164,7 @@
   }
 
   // The account the page acts on: nothing to add on the user port.
-  function scopeOf(ctx) {
-    if (ctx.me.portal !== 'admin') return {};
-    return { username: ctx.params.get('user') };
-  }
 
-  function accountPicker(ctx, accounts, current) {
-    const options = [{ value: '', label: 'Choose an account' }].concat(
-      accounts.map((a) => ({ value: a.username, label: a.username + ' (' + a.domain + ')' })),
-    );
-    return HS.form({
-      name: 'pick-account',
-      submit: 'Show cron jobs',
-      fields: [{ name: 'user', label: 'Account', options, value: current || '' }],
-      async onsubmit(v) {
-        if (v.user) ctx.go('#/cron?user=' + encodeURIComponent(v.user));
-      },
-    });
-  }
 
   function jobFields(job) {
     return scheduleFields(job ? job.schedule : '').concat([
@@ -282,15 +265,15 @@
   }
 
   async function render(view, ctx) {
-    const scope = scopeOf(ctx);
+    const scope = HS.accountScope(ctx);
     const admin = ctx.me.portal === 'admin';
     if (admin && !scope.username) {
       const { accounts } = await api('account/list');
-      view.append(HS.card('Whose cron jobs?', accountPicker(ctx, accounts, '')));
+      view.append(HS.card('Whose cron jobs?', HS.accountPicker(ctx, accounts, '')));
       return;
     }
     const [cron, accounts] = await Promise.all([api('cron/list', scope), admin ? api('account/list') : Promise.resolve(null)]);
-    if (accounts) view.append(el('div', { class: 'picker' }, accountPicker(ctx, accounts.accounts, scope.username)));
+    if (accounts) view.append(el('div', { class: 'picker' }, HS.accountPicker(ctx, accounts.accounts, scope.username)));
     if (cron.suspended) {
       view.append(el('div', { class: 'notice info', role: 'status' }, 'The account is suspended: its jobs are kept but do not run.'));
     }

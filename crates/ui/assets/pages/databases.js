@@ -15,36 +15,8 @@
     'CREATE ROUTINE', 'ALTER ROUTINE', 'EVENT', 'TRIGGER', 'REFERENCES', 'DELETE HISTORY',
   ];
 
-  function bytes(n) {
-    if (n < 1024) return n + ' B';
-    const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-    let value = n / 1024;
-    let unit = 0;
-    while (value >= 1024 && unit < units.length - 1) {
-      value /= 1024;
-      unit++;
-    }
-    return value.toFixed(value < 10 ? 1 : 0) + ' ' + units[unit];
-  }
 
-  function scopeOf(ctx) {
-    if (ctx.me.portal !== 'admin') return {};
-    return { username: ctx.params.get('user') };
-  }
 
-  function accountPicker(ctx, accounts, current) {
-    const options = [{ value: '', label: 'Choose an account' }].concat(
-      accounts.map((a) => ({ value: a.username, label: a.username + ' (' + a.domain + ')' })),
-    );
-    return HS.form({
-      name: 'pick-account',
-      submit: 'Show databases',
-      fields: [{ name: 'user', label: 'Account', options, value: current || '' }],
-      async onsubmit(v) {
-        if (v.user) ctx.go('#/databases?user=' + encodeURIComponent(v.user));
-      },
-    });
-  }
 
   // A name field with the account prefix shown in front of what is typed.
   function prefixed(name, label, prefix, hint) {
@@ -105,7 +77,7 @@
       empty: 'No databases yet.',
       columns: [
         { label: 'Database', cell: (d) => el('code', { class: 'name' }, d.name) },
-        { label: 'Size', cell: (d) => bytes(d.size_bytes), class: 'num' },
+        { label: 'Size', cell: (d) => HS.bytes(d.size_bytes), class: 'num' },
         {
           label: 'Actions',
           class: 'actions-cell',
@@ -283,15 +255,15 @@
   }
 
   async function render(view, ctx) {
-    const scope = scopeOf(ctx);
+    const scope = HS.accountScope(ctx);
     const admin = ctx.me.portal === 'admin';
     if (admin && !scope.username) {
       const { accounts } = await api('account/list');
-      view.append(HS.card('Whose databases?', accountPicker(ctx, accounts, '')));
+      view.append(HS.card('Whose databases?', HS.accountPicker(ctx, accounts, '')));
       return;
     }
     const [data, accounts] = await Promise.all([api('database/list', scope), admin ? api('account/list') : Promise.resolve(null)]);
-    if (accounts) view.append(el('div', { class: 'picker' }, accountPicker(ctx, accounts.accounts, scope.username)));
+    if (accounts) view.append(el('div', { class: 'picker' }, HS.accountPicker(ctx, accounts.accounts, scope.username)));
     view.append(
       databasesTable(ctx, scope, data),
       usersTable(ctx, scope, data),

@@ -23,10 +23,6 @@
   };
 
   // The account the page acts on: nothing to add on the user port.
-  function scopeOf(ctx) {
-    if (ctx.me.portal !== 'admin') return {};
-    return { username: ctx.params.get('user') };
-  }
 
   // The address of this page for an account and a zone.
   function address(scope, zone) {
@@ -36,19 +32,6 @@
     return '#/dns' + (parts.length ? '?' + parts.join('&') : '');
   }
 
-  function accountPicker(ctx, accounts, current) {
-    const options = [{ value: '', label: 'Choose an account' }].concat(
-      accounts.map((a) => ({ value: a.username, label: a.username + ' (' + a.domain + ')' })),
-    );
-    return HS.form({
-      name: 'pick-account',
-      submit: 'Show zones',
-      fields: [{ name: 'user', label: 'Account', options, value: current || '' }],
-      async onsubmit(v) {
-        if (v.user) ctx.go(address({ username: v.user }, ''));
-      },
-    });
-  }
 
   function zonePicker(ctx, scope, zones, current) {
     return HS.form({
@@ -318,11 +301,11 @@
   }
 
   async function render(view, ctx) {
-    const scope = scopeOf(ctx);
+    const scope = HS.accountScope(ctx);
     const admin = ctx.me.portal === 'admin';
     if (admin && !scope.username) {
       const { accounts } = await api('account/list');
-      view.append(HS.card('Whose zones?', accountPicker(ctx, accounts, '')));
+      view.append(HS.card('Whose zones?', HS.accountPicker(ctx, accounts, '')));
       return;
     }
     // With a zone in the address, its records load together with the rest.
@@ -334,7 +317,7 @@
       admin ? api('account/list') : Promise.resolve(null),
       wanted ? records(wanted) : Promise.resolve(null),
     ]);
-    if (accounts) view.append(el('div', { class: 'picker' }, accountPicker(ctx, accounts.accounts, scope.username)));
+    if (accounts) view.append(el('div', { class: 'picker' }, HS.accountPicker(ctx, accounts.accounts, scope.username)));
 
     const zones = list.domains.filter((d) => d.type !== 'sub').map((d) => d.domain);
     if (!zones.length) {

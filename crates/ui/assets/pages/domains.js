@@ -23,24 +23,7 @@
   }
 
   // The account the page acts on: nothing to add on the user port.
-  function scopeOf(ctx) {
-    if (ctx.me.portal !== 'admin') return {};
-    return { username: ctx.params.get('user') };
-  }
 
-  function accountPicker(ctx, accounts, current) {
-    const options = [{ value: '', label: 'Choose an account' }].concat(
-      accounts.map((a) => ({ value: a.username, label: a.username + ' (' + a.domain + ')' })),
-    );
-    return HS.form({
-      name: 'pick-account',
-      submit: 'Show domains',
-      fields: [{ name: 'user', label: 'Account', options, value: current || '' }],
-      async onsubmit(v) {
-        if (v.user) ctx.go('#/domains?user=' + encodeURIComponent(v.user));
-      },
-    });
-  }
 
   function rowActions(d, ctx, scope) {
     const done = (...text) => {
@@ -160,18 +143,18 @@
   }
 
   async function render(view, ctx) {
-    const scope = scopeOf(ctx);
+    const scope = HS.accountScope(ctx);
     const admin = ctx.me.portal === 'admin';
     if (admin && !scope.username) {
       const { accounts } = await api('account/list');
-      view.append(HS.card('Whose domains?', accountPicker(ctx, accounts, '')));
+      view.append(HS.card('Whose domains?', HS.accountPicker(ctx, accounts, '')));
       return;
     }
     const [list, accounts] = await Promise.all([
       api('domain/list', scope),
       admin ? api('account/list') : Promise.resolve(null),
     ]);
-    if (accounts) view.append(el('div', { class: 'picker' }, accountPicker(ctx, accounts.accounts, scope.username)));
+    if (accounts) view.append(el('div', { class: 'picker' }, HS.accountPicker(ctx, accounts.accounts, scope.username)));
     view.append(
       HS.table({
         rows: list.domains,

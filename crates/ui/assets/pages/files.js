@@ -11,17 +11,6 @@
 
   const ARCHIVE = /\.(zip|tar|tgz|tar\.gz|tzst|tar\.zst)$/i;
 
-  function bytes(n) {
-    if (n < 1024) return n + ' B';
-    const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-    let value = n / 1024;
-    let unit = 0;
-    while (value >= 1024 && unit < units.length - 1) {
-      value /= 1024;
-      unit++;
-    }
-    return value.toFixed(value < 10 ? 1 : 0) + ' ' + units[unit];
-  }
 
   // "/a/b" + "c" -> "/a/b/c"; a name starting with "/" is from the home.
   function join(dir, name) {
@@ -29,10 +18,6 @@
     return (dir === '/' ? '' : dir) + '/' + name;
   }
 
-  function scopeOf(ctx) {
-    if (ctx.me.portal !== 'admin') return {};
-    return { username: ctx.params.get('user') };
-  }
 
   // The page's address for a folder, keeping the account on the admin port.
   function hashFor(scope, path) {
@@ -49,19 +34,6 @@
     return '/api/fileman/download?' + query.toString();
   }
 
-  function accountPicker(ctx, accounts, current) {
-    const options = [{ value: '', label: 'Choose an account' }].concat(
-      accounts.map((a) => ({ value: a.username, label: a.username + ' (' + a.domain + ')' })),
-    );
-    return HS.form({
-      name: 'pick-account',
-      submit: 'Show files',
-      fields: [{ name: 'user', label: 'Account', options, value: current || '' }],
-      async onsubmit(v) {
-        if (v.user) ctx.go('#/files?user=' + encodeURIComponent(v.user));
-      },
-    });
-  }
 
   function breadcrumbs(scope, path) {
     const parts = path.split('/').filter(Boolean);
@@ -212,7 +184,7 @@
       empty: 'This folder is empty. Drop files here to upload them.',
       columns: [
         { label: 'Name', cell: (e) => nameCell(scope, state, e), class: 'name-cell' },
-        { label: 'Size', cell: (e) => (e.type === 'dir' ? '—' : bytes(e.size)), class: 'num' },
+        { label: 'Size', cell: (e) => (e.type === 'dir' ? '—' : HS.bytes(e.size)), class: 'num' },
         { label: 'Mode', cell: (e) => el('code', null, e.mode) },
         { label: 'Modified', cell: (e) => HS.when(e.mtime) },
         { label: 'Actions', cell: (e) => entryActions(ctx, scope, state, e), class: 'actions-cell' },
@@ -221,16 +193,16 @@
   }
 
   async function render(view, ctx) {
-    const scope = scopeOf(ctx);
+    const scope = HS.accountScope(ctx);
     const admin = ctx.me.portal === 'admin';
     if (admin && !scope.username) {
       const { accounts } = await api('account/list');
-      view.append(HS.card('Whose files?', accountPicker(ctx, accounts, '')));
+      view.append(HS.card('Whose files?', HS.accountPicker(ctx, accounts, '')));
       return;
     }
     const path = ctx.params.get('path') || '/';
     const [listing, accounts] = await Promise.all([api('fileman/list', { ...scope, path }), admin ? api('account/list') : Promise.resolve(null)]);
-    if (accounts) view.append(el('div', { class: 'picker' }, accountPicker(ctx, accounts.accounts, scope.username)));
+    if (accounts) view.append(el('div', { class: 'picker' }, HS.accountPicker(ctx, accounts.accounts, scope.username)));
 
     const state = { path: listing.path };
     const list = el('div', { class: 'file-list' });
@@ -269,7 +241,7 @@
         },
       });
       close.addEventListener('click', () => editor.replaceChildren());
-      editor.replaceChildren(HS.card('Edit ' + opened.path, el('p', { class: 'muted' }, 'Mode ', el('code', null, opened.mode), ', ', bytes(opened.size), '.'), form));
+      editor.replaceChildren(HS.card('Edit ' + opened.path, el('p', { class: 'muted' }, 'Mode ', el('code', null, opened.mode), ', ', HS.bytes(opened.size), '.'), form));
       editor.scrollIntoView({ block: 'start' });
       form.querySelector('textarea').focus();
     };

@@ -7,36 +7,8 @@
   'use strict';
   const { el, api } = HS;
 
-  function bytes(n) {
-    if (n < 1024) return n + ' B';
-    const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-    let value = n / 1024;
-    let unit = 0;
-    while (value >= 1024 && unit < units.length - 1) {
-      value /= 1024;
-      unit++;
-    }
-    return value.toFixed(value < 10 ? 1 : 0) + ' ' + units[unit];
-  }
 
-  function scopeOf(ctx) {
-    if (ctx.me.portal !== 'admin') return {};
-    return { username: ctx.params.get('user') };
-  }
 
-  function accountPicker(ctx, accounts, current) {
-    const options = [{ value: '', label: 'Choose an account' }].concat(
-      accounts.map((a) => ({ value: a.username, label: a.username + ' (' + a.domain + ')' })),
-    );
-    return HS.form({
-      name: 'pick-account',
-      submit: 'Show mail',
-      fields: [{ name: 'user', label: 'Account', options, value: current || '' }],
-      async onsubmit(v) {
-        if (v.user) ctx.go('#/mail?user=' + encodeURIComponent(v.user));
-      },
-    });
-  }
 
   function list(text) {
     return text.split(/[\s,]+/).filter(Boolean);
@@ -136,7 +108,7 @@
       empty: 'No mailboxes yet.',
       columns: [
         { label: 'Address', cell: (a) => el('code', { class: 'name' }, a.email) },
-        { label: 'Used', cell: (a) => bytes(a.usage) + ' of ' + a.quota, class: 'num' },
+        { label: 'Used', cell: (a) => HS.bytes(a.usage) + ' of ' + a.quota, class: 'num' },
         { label: 'Spam from', cell: (a) => a.spam_threshold, class: 'num' },
         { label: 'Autoresponder', cell: (a) => (a.autoresponder ? a.autoresponder.subject : '—') },
         { label: 'Actions', class: 'actions-cell', cell: (a) => mailboxActions(ctx, a) },
@@ -229,11 +201,11 @@
   }
 
   async function render(view, ctx) {
-    const scope = scopeOf(ctx);
+    const scope = HS.accountScope(ctx);
     const admin = ctx.me.portal === 'admin';
     if (admin && !scope.username) {
       const { accounts } = await api('account/list');
-      view.append(HS.card('Whose mail?', accountPicker(ctx, accounts, '')));
+      view.append(HS.card('Whose mail?', HS.accountPicker(ctx, accounts, '')));
       return;
     }
     const [data, domainList, accounts] = await Promise.all([
@@ -241,7 +213,7 @@
       api('domain/list', scope),
       admin ? api('account/list') : Promise.resolve(null),
     ]);
-    if (accounts) view.append(el('div', { class: 'picker' }, accountPicker(ctx, accounts.accounts, scope.username)));
+    if (accounts) view.append(el('div', { class: 'picker' }, HS.accountPicker(ctx, accounts.accounts, scope.username)));
     const domains = domainList.domains.map((d) => d.domain);
     view.append(mailboxesTable(ctx, data), forwardersTable(ctx, data), domainsNote(data), createCards(ctx, data, domains));
   }

@@ -8,24 +8,7 @@
 
   const SOURCES = { self_signed: 'Self-signed', installed: 'Installed', acme: 'AutoSSL' };
 
-  function scopeOf(ctx) {
-    if (ctx.me.portal !== 'admin') return {};
-    return { username: ctx.params.get('user') };
-  }
 
-  function accountPicker(ctx, accounts, current) {
-    const options = [{ value: '', label: 'Choose an account' }].concat(
-      accounts.map((a) => ({ value: a.username, label: a.username + ' (' + a.domain + ')' })),
-    );
-    return HS.form({
-      name: 'pick-account',
-      submit: 'Show certificates',
-      fields: [{ name: 'user', label: 'Account', options, value: current || '' }],
-      async onsubmit(v) {
-        if (v.user) ctx.go('#/ssl?user=' + encodeURIComponent(v.user));
-      },
-    });
-  }
 
   function expiryCell(c) {
     const text = c.not_after.slice(0, 10) + ' (' + c.days_left + ' days)';
@@ -83,18 +66,18 @@
   }
 
   async function render(view, ctx) {
-    const scope = scopeOf(ctx);
+    const scope = HS.accountScope(ctx);
     const admin = ctx.me.portal === 'admin';
     if (admin && !scope.username) {
       const { accounts } = await api('account/list');
-      view.append(HS.card('Whose certificates?', accountPicker(ctx, accounts, '')));
+      view.append(HS.card('Whose certificates?', HS.accountPicker(ctx, accounts, '')));
       return;
     }
     const [list, accounts] = await Promise.all([
       api('ssl/list', scope),
       admin ? api('account/list') : Promise.resolve(null),
     ]);
-    if (accounts) view.append(el('div', { class: 'picker' }, accountPicker(ctx, accounts.accounts, scope.username)));
+    if (accounts) view.append(el('div', { class: 'picker' }, HS.accountPicker(ctx, accounts.accounts, scope.username)));
     view.append(
       HS.table({
         rows: list.certificates,
