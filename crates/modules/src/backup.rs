@@ -1439,6 +1439,15 @@ pub fn delete_destination(panel: &Panel, actor: &Actor, name: &DestinationName) 
         return Err(ModuleError::Forbidden("destinations are set by administrators".into()));
     }
     load_destination(panel, name)?;
+    // Its password is the only key to the backups kept there: while any is
+    // listed, the destination stays (delete those backups first).
+    let kept =
+        list(panel, actor, None)?.iter().filter(|b| b["destination"] == name.as_str()).count();
+    if kept > 0 {
+        return Err(ModuleError::Conflict(format!(
+            "{kept} backups are kept at {name}; delete them first, or its key is lost with it"
+        )));
+    }
     for ext in ["yaml", "key", "credentials", "password", "known_hosts"] {
         fsutil::remove_if_exists(&dest_file(panel, name, ext)).map_err(io_err)?;
     }

@@ -408,7 +408,7 @@ pub const ACTIONS: &[Action] = &[
     admin_action("list_destinations", "The remote destinations", true, &[], list_destinations),
     admin_action(
         "delete_destination",
-        "Forget a remote destination (its repositories stay where they are)",
+        "Forget a remote destination and its key; refused while backups are kept there",
         false,
         &[req("name", T::String, "the destination")],
         delete_destination,

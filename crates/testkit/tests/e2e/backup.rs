@@ -606,7 +606,12 @@ fn remote_round_trips_through_sftp_and_s3() {
         assert_eq!(sandbox.web(&domain, "/").2, format!("remote copy via {dest}\n"));
         let verified = ok(&admin.call("backup/verify", json!({ "username": frank, "id": id })));
         assert_eq!(verified["ok"], true, "{verified}");
+        // The destination's key goes with it: not while a backup is kept there.
+        let forget = json!({ "name": dest });
+        let r = admin.call("backup/delete_destination", forget.clone());
+        assert_eq!(r.status, 409, "{}", r.body);
         ok(&admin.call("backup/delete", json!({ "username": frank, "id": id })));
+        ok(&admin.call("backup/delete_destination", forget));
     }
     // The secret never reached the panel's logs.
     let logs =
