@@ -229,10 +229,15 @@ pub fn run() -> anyhow::Result<Value> {
     let before = size_of(&work.join("repo"));
     let (s, p, _) = timed("restic", &as_refs(&restic(&["backup", "-q", &h])), &[])?;
     incr.insert("restic backup".into(), row(s, size_of(&work.join("repo")) - before, p));
+    // Both are measured the same way: the repository's growth on disk (the
+    // index's `size` is restic's `data_added`, counted before compression).
+    let repo = sandbox.layout_path(&format!("backup/restic/{user}"));
+    let before = size_of(&repo);
     let (s, p, out) =
         timed(&hspanel, &as_refs(&cli(&["backup", "create", "--incremental", &user])), &[])?;
     let second: Value = serde_json::from_str(&out)?;
-    incr.insert("hspanel incremental".into(), row(s, second["size"].as_u64().unwrap_or(0), p));
+    anyhow::ensure!(second["id"].is_string(), "no incremental: {second}");
+    incr.insert("hspanel incremental".into(), row(s, size_of(&repo) - before, p));
 
     let mut restore = serde_json::Map::new();
     for (name, archive, flag) in
