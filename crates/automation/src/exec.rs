@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 /// Where programs are looked up. The caller's `PATH` is never consulted.
 const PROGRAM_DIRS: &[&str] = &["/usr/sbin", "/usr/bin", "/sbin", "/bin"];
 
-/// Output kept per stream; the rest is dropped so a chatty tool cannot eat memory.
+/// Output kept per stream (its first and last halves); the middle is dropped so a
+/// chatty tool cannot eat memory.
 const OUTPUT_LIMIT: usize = 256 * 1024;
 
 #[derive(Debug, thiserror::Error)]
