@@ -338,7 +338,12 @@ pub const ACTIONS: &[Action] = &[
         "restore",
         "Restore a whole account (also one that no longer exists), or one zone with `zone`",
         false,
-        &[USERNAME, ID, REPLACE, opt("zone", T::String, "restore only this DNS zone")],
+        &[
+            USERNAME,
+            ID,
+            opt("replace", T::Boolean, "terminate the existing account first (else a 409)"),
+            opt("zone", T::String, "restore only this DNS zone (its records are replaced)"),
+        ],
         restore,
     ),
     action(
