@@ -664,7 +664,9 @@ pub fn sync(
         };
         write_mailbox_files(panel, domain, m)?;
     }
-    sync_tls(panel)
+    // The mail domains were just read: no second pass over every account.
+    let mail_domains: Vec<&DomainName> = all.iter().map(|(d, _)| &d.domain).collect();
+    apply_tls(panel, &mail_domains)
 }
 
 /// Per-domain TLS for Postfix and Dovecot: each mail domain that has a
@@ -672,15 +674,22 @@ pub fn sync(
 /// the server's certificate). Applied only when the list changed; HS::SSL calls
 /// it after every deployment.
 pub fn sync_tls(panel: &Panel) -> Result<()> {
-    let _lock = locks::service(&panel.layout, "mail-tls")?;
-    let mut entries = Vec::new();
+    let mut tables = Vec::new();
     for account in panel.store.accounts()? {
-        for d in panel.store.mail_table(&account.username)?.domains {
-            if let Some(file) = crate::ssl::served_file(panel, &d.domain) {
-                entries.push((d.domain.to_string(), file));
-            }
-        }
+        tables.push(panel.store.mail_table(&account.username)?);
     }
+    let mail_domains: Vec<&DomainName> =
+        tables.iter().flat_map(|t| t.domains.iter().map(|d| &d.domain)).collect();
+    apply_tls(panel, &mail_domains)
+}
+
+/// Writes and applies the SNI files for these mail domains (all of them).
+fn apply_tls(panel: &Panel, mail_domains: &[&DomainName]) -> Result<()> {
+    let _lock = locks::service(&panel.layout, "mail-tls")?;
+    let mut entries: Vec<(String, std::path::PathBuf)> = mail_domains
+        .iter()
+        .filter_map(|d| Some((d.to_string(), crate::ssl::served_file(panel, d)?)))
+        .collect();
     entries.sort();
     let mut map = FileChange::write(
         panel.layout.postfix_map(svc::SNI_MAP),
